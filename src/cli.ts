@@ -1,0 +1,45 @@
+/**
+ * The command line: picks the verb and hands over its arguments. Each verb lives in
+ * `src/cli/<verb>.ts` and is loaded only when used, so `tandem lint` does not load the
+ * server.
+ */
+
+/** VerbModule is what every `src/cli/<verb>.ts` exports. */
+export interface VerbModule {
+  /** run executes the verb and returns the process exit code. */
+  run(args: string[]): Promise<number>;
+}
+
+const VERBS: Record<string, { summary: string; load: () => Promise<VerbModule> }> = {
+  serve: { summary: 'run the admission webhook', load: () => import('./cli/serve.ts') },
+  inject: {
+    summary: 'inject policies into manifests offline',
+    load: () => import('./cli/inject.ts'),
+  },
+  lint: { summary: 'check policy files', load: () => import('./cli/lint.ts') },
+  explain: {
+    summary: 'say which policies apply to each pod and why',
+    load: () => import('./cli/explain.ts'),
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(VERBS).map(([name, verb]) => `  ${name.padEnd(9)}${verb.summary}`);
+  return `Usage: tandem <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun 'tandem <command> --help' for a command's options.\n`;
+}
+
+/** main runs the command line and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [verb, ...args] = argv;
+  if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') {
+    process.stdout.write(usage());
+    return verb === undefined ? 2 : 0;
+  }
+  const entry = VERBS[verb];
+  if (entry === undefined) {
+    process.stderr.write(`tandem: unknown command "${verb}"\n\n${usage()}`);
+    return 2;
+  }
+  const module = await entry.load();
+  return module.run(args);
+}

@@ -1,0 +1,51 @@
+/**
+ * The engine's inputs and outputs. The engine is a pure function of
+ * (pod, policies, context): the webhook and the offline CLI gather the context first,
+ * then call it.
+ */
+import type { Operation } from 'fast-json-patch';
+import type { SidecarMode } from '../policy/compile.ts';
+import type { PodSecurityLevel } from './pod-security.ts';
+
+/** InjectContext is everything about the admission the pod itself does not say. */
+export interface InjectContext {
+  /** namespace of the request; a pod being created may leave metadata.namespace empty. */
+  readonly namespace: string;
+  /** namespaceLabels of that namespace, for `namespaceSelector`. */
+  readonly namespaceLabels: Readonly<Record<string, string>>;
+  /** sidecarMode is the global default; a policy's `sidecarMode` overrides it. */
+  readonly sidecarMode: SidecarMode;
+  /** nativeSidecarsSupported is false on clusters before 1.29: never emit native sidecars there. */
+  readonly nativeSidecarsSupported: boolean;
+  /** podSecurityLevel is the namespace's `pod-security.kubernetes.io/enforce` level, if known. */
+  readonly podSecurityLevel?: PodSecurityLevel | undefined;
+}
+
+/** SelectionReason says why a policy applies to a pod. */
+export type SelectionReason = 'annotation' | 'selector';
+
+/** InjectedPolicy is one policy the engine injected. */
+export interface InjectedPolicy {
+  readonly name: string;
+  readonly hash: string;
+  readonly reason: SelectionReason;
+}
+
+/** InjectResult is the engine's answer for one pod. */
+export type InjectResult =
+  | {
+      readonly outcome: 'patched';
+      /** patch is RFC 6902 against the pod as given. */
+      readonly patch: Operation[];
+      readonly injected: readonly InjectedPolicy[];
+      readonly warnings: readonly string[];
+    }
+  | { readonly outcome: 'unchanged'; readonly warnings: readonly string[] }
+  | { readonly outcome: 'denied'; readonly reason: string; readonly warnings: readonly string[] };
+
+/** PolicyDecision is, for `tandem explain`, what happened to one policy and why. */
+export interface PolicyDecision {
+  readonly policy: string;
+  readonly decision: 'inject' | 'already-injected' | 'skip' | 'deny';
+  readonly reason: string;
+}

@@ -1,0 +1,217 @@
+/**
+ * compilePolicy turns a schema-valid SidecarPolicy into the form the engine uses:
+ * params with their patterns compiled, templates compiled, names and a content hash
+ * worked out once, so that admission does no parsing at all.
+ */
+import { createHash } from 'node:crypto';
+import type { JsonObject, JsonValue } from '../json.ts';
+import type { LabelSelector, PolicySpec, SidecarPolicy } from './schema.ts';
+import { compileTemplate, type TemplateNode, type TemplateProblem } from './template.ts';
+
+/** SidecarMode says how long-running policy containers join a pod (SPEC §3 rule 4). */
+export type SidecarMode = 'native' | 'classic';
+
+/** CompiledParam is one declared param, ready to check a pod's value against. */
+export interface CompiledParam {
+  readonly name: string;
+  readonly required: boolean;
+  readonly defaultValue: string | undefined;
+  /** pattern must match the whole value: it is anchored at both ends when compiled. */
+  readonly pattern: RegExp | undefined;
+  readonly patternSource: string | undefined;
+  readonly type: 'string' | 'integer';
+}
+
+/** PolicySource is where a policy was written. */
+export interface PolicySource {
+  readonly file: string;
+  readonly line: number;
+}
+
+/** LoadedPolicy is a policy compiled and ready for the engine. */
+export interface LoadedPolicy {
+  readonly name: string;
+  readonly spec: PolicySpec;
+  /** hash identifies the policy's content; it goes into `tandem.dev/status`. */
+  readonly hash: string;
+  readonly source: PolicySource;
+  readonly params: ReadonlyMap<string, CompiledParam>;
+  /** template renders to {containers, initContainers, volumes, appContainer, podAnnotations}. */
+  readonly template: TemplateNode;
+  readonly containerNames: readonly string[];
+  readonly volumeNames: readonly string[];
+}
+
+/** PolicySet is every loaded policy, by name, and the automatic ones in name order. */
+export interface PolicySet {
+  readonly byName: ReadonlyMap<string, LoadedPolicy>;
+  /** automatic holds the policies with a `selector`, sorted by name (SPEC §3 rule 1). */
+  readonly automatic: readonly LoadedPolicy[];
+}
+
+/** CompileResult is a compiled policy, or the problems that kept it from compiling. */
+export type CompileResult =
+  | { readonly ok: true; readonly policy: LoadedPolicy }
+  | { readonly ok: false; readonly problems: readonly TemplateProblem[] };
+
+const INTEGER = /^-?[0-9]+$/;
+
+function compileParams(spec: PolicySpec, problems: TemplateProblem[]): Map<string, CompiledParam> {
+  const params = new Map<string, CompiledParam>();
+  for (const [name, declaration] of Object.entries(spec.params ?? {})) {
+    const fieldPath = `spec.params.${name}`;
+    let pattern: RegExp | undefined;
+    if (declaration.pattern !== undefined) {
+      try {
+        pattern = new RegExp(`^(?:${declaration.pattern})$`);
+      } catch (error) {
+        problems.push({
+          fieldPath: `${fieldPath}.pattern`,
+          message: `not a valid regular expression: ${(error as Error).message}`,
+        });
+      }
+    }
+    const type = declaration.type ?? 'string';
+    const fallback = declaration.default;
+    if (declaration.required === true && fallback !== undefined) {
+      problems.push({ fieldPath, message: 'a required param cannot have a default' });
+    }
+    if (fallback !== undefined && pattern !== undefined && !pattern.test(fallback)) {
+      problems.push({
+        fieldPath: `${fieldPath}.default`,
+        message: `default "${fallback}" does not match the param's pattern`,
+      });
+    }
+    if (fallback !== undefined && type === 'integer' && !INTEGER.test(fallback)) {
+      problems.push({
+        fieldPath: `${fieldPath}.default`,
+        message: `default "${fallback}" is not an integer`,
+      });
+    }
+    params.set(name, {
+      name,
+      required: declaration.required === true,
+      defaultValue: fallback,
+      pattern,
+      patternSource: declaration.pattern,
+      type,
+    });
+  }
+  return params;
+}
+
+function checkSelector(
+  selector: LabelSelector | undefined,
+  fieldPath: string,
+  problems: TemplateProblem[],
+): void {
+  for (const [i, requirement] of (selector?.matchExpressions ?? []).entries()) {
+    const values = requirement.values ?? [];
+    const path = `${fieldPath}.matchExpressions[${i}].values`;
+    const wantsValues = requirement.operator === 'In' || requirement.operator === 'NotIn';
+    if (wantsValues && values.length === 0) {
+      problems.push({ fieldPath: path, message: `operator ${requirement.operator} needs values` });
+    }
+    if (!wantsValues && values.length > 0) {
+      problems.push({
+        fieldPath: path,
+        message: `operator ${requirement.operator} takes no values`,
+      });
+    }
+  }
+}
+
+function injectableContent(spec: PolicySpec): JsonObject {
+  const content: JsonObject = {};
+  const keys = ['containers', 'initContainers', 'volumes', 'appContainer', 'podAnnotations'];
+  for (const key of keys) {
+    const value = (spec as Record<string, unknown>)[key];
+    if (value !== undefined) content[key] = value as JsonValue;
+  }
+  return content;
+}
+
+/** hashPolicy is a short, stable digest of what a policy injects and how it selects. */
+export function hashPolicy(spec: PolicySpec): string {
+  return createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
+}
+
+/**
+ * compilePolicy checks what a schema cannot (regular expressions, defaults against
+ * patterns, selector operators, template references against declared params) and
+ * compiles the policy. Problems carry field paths from the document root.
+ */
+export function compilePolicy(document: SidecarPolicy, source: PolicySource): CompileResult {
+  const { spec } = document;
+  const problems: TemplateProblem[] = [];
+  const params = compileParams(spec, problems);
+  checkSelector(spec.selector, 'spec.selector', problems);
+  checkSelector(spec.namespaceSelector, 'spec.namespaceSelector', problems);
+  const integerParams = new Set(
+    [...params.values()].filter((p) => p.type === 'integer').map((p) => p.name),
+  );
+  const compiled = compileTemplate(injectableContent(spec), 'spec', integerParams);
+  problems.push(...compiled.problems);
+  for (const name of compiled.paramRefs) {
+    if (!params.has(name)) {
+      problems.push({
+        fieldPath: findReference(spec, name),
+        message: `template references params.${name}, which spec.params does not declare`,
+      });
+    }
+  }
+  if ((spec.containers?.length ?? 0) + (spec.initContainers?.length ?? 0) === 0) {
+    if (spec.appContainer === undefined && spec.podAnnotations === undefined) {
+      problems.push({ fieldPath: 'spec', message: 'the policy injects nothing' });
+    }
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  const containerNames = [...(spec.initContainers ?? []), ...(spec.containers ?? [])].map(
+    (c) => c.name,
+  );
+  return {
+    ok: true,
+    policy: {
+      name: document.metadata.name,
+      spec,
+      hash: hashPolicy(spec),
+      source,
+      params,
+      template: compiled.node,
+      containerNames,
+      volumeNames: (spec.volumes ?? []).map((v) => v.name),
+    },
+  };
+}
+
+/** findReference finds the first field path whose string references params.NAME. */
+function findReference(spec: PolicySpec, name: string): string {
+  const needle = new RegExp(`\\{\\{\\s*params\\.${name}\\s*\\}\\}`);
+  const search = (value: unknown, path: string): string | undefined => {
+    if (typeof value === 'string') return needle.test(value) ? path : undefined;
+    if (Array.isArray(value)) {
+      for (const [i, item] of value.entries()) {
+        const found = search(item, `${path}[${i}]`);
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    }
+    if (value !== null && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) {
+        const found = search(child, `${path}.${key}`);
+        if (found !== undefined) return found;
+      }
+    }
+    return undefined;
+  };
+  return search(injectableContent(spec), 'spec') ?? 'spec';
+}
+
+/** buildPolicySet indexes compiled policies; names are assumed unique (the loader checks). */
+export function buildPolicySet(policies: readonly LoadedPolicy[]): PolicySet {
+  const byName = new Map(policies.map((p) => [p.name, p] as const));
+  const automatic = policies
+    .filter((p) => p.spec.selector !== undefined)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { byName, automatic };
+}

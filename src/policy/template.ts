@@ -1,0 +1,189 @@
+/**
+ * Templates in policy values (SPEC §2). Substitution works on the parsed structure, one
+ * string at a time: a rendered value is always the string it replaces (or, for a whole
+ * `{{ params.X }}` of an integer param, that integer), so a pod's annotations can never
+ * add keys, list items or YAML. Templates are compiled once, when policies load; a syntax
+ * error or an unknown reference is a load error, never an admission-time surprise.
+ */
+import type { JsonValue } from '../json.ts';
+
+/** TemplateRef is one `{{ ... }}` expression, parsed. */
+export type TemplateRef =
+  | { readonly kind: 'param'; readonly name: string }
+  | { readonly kind: 'podNamespace' }
+  | { readonly kind: 'podName' }
+  | { readonly kind: 'podLabel'; readonly key: string }
+  | { readonly kind: 'podAnnotation'; readonly key: string };
+
+type TemplatePart = string | TemplateRef;
+
+/** TemplateNode is a compiled JSON value whose strings may hold references. */
+export type TemplateNode =
+  | { readonly type: 'scalar'; readonly value: string | number | boolean | null }
+  | {
+      readonly type: 'string';
+      readonly parts: readonly TemplatePart[];
+      /** integerParam is set when the whole string is `{{ params.X }}` of an integer param. */
+      readonly integerParam: string | undefined;
+    }
+  | { readonly type: 'array'; readonly items: readonly TemplateNode[] }
+  | { readonly type: 'object'; readonly entries: readonly (readonly [string, TemplateNode])[] };
+
+/** TemplateScope is what references resolve against at admission. */
+export interface TemplateScope {
+  readonly params: ReadonlyMap<string, string>;
+  readonly namespace: string;
+  readonly podName: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+/** TemplateProblem is a compile failure at a field path. */
+export interface TemplateProblem {
+  readonly fieldPath: string;
+  readonly message: string;
+}
+
+/** CompiledTemplate is a compiled tree plus the params it references. */
+export interface CompiledTemplate {
+  readonly node: TemplateNode;
+  readonly paramRefs: ReadonlySet<string>;
+}
+
+const EXPRESSION = /\{\{(.*?)\}\}/gs;
+const PARAM_REF = /^params\.([A-Za-z][A-Za-z0-9_-]*)$/;
+const MAP_REF = /^pod\.(labels|annotations)\[(?:'([^']*)'|"([^"]*)")\]$/;
+
+/** parseExpression reads the inside of one `{{ }}`; undefined when it is not a known form. */
+export function parseExpression(source: string): TemplateRef | undefined {
+  const text = source.trim();
+  if (text === 'pod.namespace') return { kind: 'podNamespace' };
+  if (text === 'pod.name') return { kind: 'podName' };
+  const param = PARAM_REF.exec(text);
+  if (param?.[1] !== undefined) return { kind: 'param', name: param[1] };
+  const map = MAP_REF.exec(text);
+  if (map?.[1] !== undefined) {
+    const key = map[2] ?? map[3] ?? '';
+    return map[1] === 'labels' ? { kind: 'podLabel', key } : { kind: 'podAnnotation', key };
+  }
+  return undefined;
+}
+
+function compileString(
+  text: string,
+  fieldPath: string,
+  integerParams: ReadonlySet<string>,
+  out: { problems: TemplateProblem[]; paramRefs: Set<string> },
+): TemplateNode {
+  if (!text.includes('{{')) return { type: 'scalar', value: text };
+  const parts: TemplatePart[] = [];
+  let last = 0;
+  for (const match of text.matchAll(EXPRESSION)) {
+    const before = text.slice(last, match.index);
+    if (before.includes('{{')) break;
+    if (before !== '') parts.push(before);
+    const ref = parseExpression(match[1] ?? '');
+    if (ref === undefined) {
+      out.problems.push({
+        fieldPath,
+        message: `unknown template expression "{{${match[1] ?? ''}}}": expected params.NAME, pod.namespace, pod.name, pod.labels['key'] or pod.annotations['key']`,
+      });
+    } else {
+      if (ref.kind === 'param') out.paramRefs.add(ref.name);
+      parts.push(ref);
+    }
+    last = match.index + match[0].length;
+  }
+  const rest = text.slice(last);
+  if (rest.includes('{{') || rest.includes('}}')) {
+    out.problems.push({
+      fieldPath,
+      message: 'unterminated template expression: "{{" without "}}"',
+    });
+  } else if (rest !== '') {
+    parts.push(rest);
+  }
+  const only = parts.length === 1 ? parts[0] : undefined;
+  const integerParam =
+    typeof only === 'object' && only.kind === 'param' && integerParams.has(only.name)
+      ? only.name
+      : undefined;
+  return { type: 'string', parts, integerParam };
+}
+
+function compileNode(
+  value: JsonValue,
+  fieldPath: string,
+  integerParams: ReadonlySet<string>,
+  out: { problems: TemplateProblem[]; paramRefs: Set<string> },
+): TemplateNode {
+  if (typeof value === 'string') return compileString(value, fieldPath, integerParams, out);
+  if (Array.isArray(value)) {
+    return {
+      type: 'array',
+      items: value.map((item, i) => compileNode(item, `${fieldPath}[${i}]`, integerParams, out)),
+    };
+  }
+  if (value !== null && typeof value === 'object') {
+    return {
+      type: 'object',
+      entries: Object.entries(value).map(
+        ([key, child]) =>
+          [key, compileNode(child, `${fieldPath}.${key}`, integerParams, out)] as const,
+      ),
+    };
+  }
+  return { type: 'scalar', value };
+}
+
+/**
+ * compileTemplate compiles every string of `value`. Problems are collected with their
+ * field path under `fieldPath`, not thrown, so a loader can report them all at once.
+ */
+export function compileTemplate(
+  value: JsonValue,
+  fieldPath: string,
+  integerParams: ReadonlySet<string>,
+): CompiledTemplate & { readonly problems: readonly TemplateProblem[] } {
+  const out = { problems: [] as TemplateProblem[], paramRefs: new Set<string>() };
+  const node = compileNode(value, fieldPath, integerParams, out);
+  return { node, paramRefs: out.paramRefs, problems: out.problems };
+}
+
+function resolve(ref: TemplateRef, scope: TemplateScope): string {
+  switch (ref.kind) {
+    case 'param':
+      return scope.params.get(ref.name) ?? '';
+    case 'podNamespace':
+      return scope.namespace;
+    case 'podName':
+      return scope.podName;
+    case 'podLabel':
+      return scope.labels[ref.key] ?? '';
+    case 'podAnnotation':
+      return scope.annotations[ref.key] ?? '';
+  }
+}
+
+/** renderTemplate builds a fresh JSON value from a compiled tree; it never shares objects. */
+export function renderTemplate(node: TemplateNode, scope: TemplateScope): JsonValue {
+  switch (node.type) {
+    case 'scalar':
+      return node.value;
+    case 'string': {
+      if (node.integerParam !== undefined) {
+        return Number(scope.params.get(node.integerParam) ?? '0');
+      }
+      let text = '';
+      for (const part of node.parts) text += typeof part === 'string' ? part : resolve(part, scope);
+      return text;
+    }
+    case 'array':
+      return node.items.map((item) => renderTemplate(item, scope));
+    case 'object': {
+      const result: Record<string, JsonValue> = {};
+      for (const [key, child] of node.entries) result[key] = renderTemplate(child, scope);
+      return result;
+    }
+  }
+}
