@@ -1,22 +1,152 @@
-/** STUB: the engine is being written; the signature is final. */
+/**
+ * The injection engine: select → resolve params → render and merge → patch. A pure
+ * function of (pod, policies, context): no I/O, no clock, no logger, so the webhook and
+ * `tandem inject` get the same answer for the same input.
+ */
 import type { V1Pod } from '@kubernetes/client-node';
+import {
+  DEFAULT_CONTAINER_ANNOTATION,
+  STATUS_ANNOTATION,
+  TARGET_CONTAINERS_ANNOTATION,
+} from '../annotations.ts';
 import type { PolicySet } from '../policy/compile.ts';
+import { composeAdditions, type PolicyInput } from './compose.ts';
+import { resolveParams } from './params.ts';
+import { buildPatch } from './patch.ts';
+import { selectPolicies } from './select.ts';
+import { parseStatus, serializeStatus, type InjectionStatus } from './status.ts';
 import type { InjectContext, InjectResult, PolicyDecision } from './types.ts';
 
+/** Explanation is what `tandem explain` shows for one pod. */
+export interface Explanation {
+  readonly decisions: readonly PolicyDecision[];
+  readonly result: InjectResult;
+}
+
+function denied(reason: string, warnings: readonly string[] = []): InjectResult {
+  return { outcome: 'denied', reason, warnings };
+}
+
+/**
+ * targetContainers picks the app containers that get the policies' mounts and env: those
+ * named in `tandem.dev/target-containers`, else every container tandem did not add.
+ */
+function targetContainers(
+  pod: V1Pod,
+  status: InjectionStatus,
+): { ok: true; targets: number[] } | { ok: false; reason: string } {
+  const containers = pod.spec?.containers ?? [];
+  const raw = pod.metadata?.annotations?.[TARGET_CONTAINERS_ANNOTATION];
+  if (raw === undefined) {
+    const targets = containers
+      .map((c, i) => (status.containers.includes(c.name) ? -1 : i))
+      .filter((i) => i >= 0);
+    return { ok: true, targets };
+  }
+  const targets: number[] = [];
+  for (const name of raw
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '')) {
+    const index = containers.findIndex((c) => c.name === name);
+    if (index < 0) {
+      return {
+        ok: false,
+        reason: `annotation ${TARGET_CONTAINERS_ANNOTATION} names container ${JSON.stringify(name)}, which the pod does not have`,
+      };
+    }
+    if (!targets.includes(index)) targets.push(index);
+  }
+  return { ok: true, targets };
+}
+
 /** injectPod decides which policies apply to `pod` and returns the patch that adds them. */
-export function injectPod(
-  _pod: V1Pod,
-  _policies: PolicySet,
-  _context: InjectContext,
-): InjectResult {
-  return { outcome: 'unchanged', warnings: [] };
+export function injectPod(pod: V1Pod, policies: PolicySet, context: InjectContext): InjectResult {
+  return run(pod, policies, context, false).result;
 }
 
 /** explainPod says, for every loaded policy, whether it applies to `pod` and why. */
-export function explainPod(
-  _pod: V1Pod,
-  _policies: PolicySet,
-  _context: InjectContext,
-): PolicyDecision[] {
-  return [];
+export function explainPod(pod: V1Pod, policies: PolicySet, context: InjectContext): Explanation {
+  return run(pod, policies, context, true);
+}
+
+function run(
+  pod: V1Pod,
+  policies: PolicySet,
+  context: InjectContext,
+  explainAll: boolean,
+): Explanation {
+  const annotations = pod.metadata?.annotations ?? {};
+  const parsed = parseStatus(annotations[STATUS_ANNOTATION]);
+  if (!parsed.ok) return { decisions: [], result: denied(parsed.message) };
+  const status = parsed.status;
+  const selection = selectPolicies(
+    { annotations, labels: pod.metadata?.labels ?? {}, status },
+    policies,
+    context,
+    explainAll,
+  );
+  if (selection.outcome === 'denied') {
+    return { decisions: selection.decisions, result: denied(selection.reason) };
+  }
+  const { decisions } = selection;
+  const warnings = [...selection.warnings];
+  if (selection.selected.length === 0) {
+    return { decisions, result: { outcome: 'unchanged', warnings } };
+  }
+  if (!Array.isArray(pod.spec?.containers)) {
+    return { decisions, result: denied('the pod has no spec.containers to inject into', warnings) };
+  }
+  if (pod.spec.os?.name === 'windows') {
+    return {
+      decisions,
+      result: denied(
+        'tandem injects Linux containers, and this is a Windows pod (spec.os.name)',
+        warnings,
+      ),
+    };
+  }
+  const targets = targetContainers(pod, status);
+  if (!targets.ok) return { decisions, result: denied(targets.reason, warnings) };
+
+  const inputs: PolicyInput[] = [];
+  for (const { policy } of selection.selected) {
+    const params = resolveParams(policy, annotations);
+    if (!params.ok) return { decisions, result: denied(params.reason, warnings) };
+    warnings.push(...params.warnings);
+    inputs.push({ policy, params: params.values });
+  }
+  const scope = {
+    namespace: context.namespace,
+    podName: pod.metadata?.name ?? pod.metadata?.generateName ?? '',
+    labels: pod.metadata?.labels ?? {},
+    annotations,
+  };
+  const composed = composeAdditions(
+    { pod, status, targets: targets.targets, scope },
+    inputs,
+    context,
+  );
+  if (!composed.ok) return { decisions, result: denied(composed.reason, warnings) };
+  const { additions } = composed;
+  warnings.push(...additions.warnings);
+
+  const firstApp = pod.spec.containers[0]?.name;
+  if (firstApp !== undefined && annotations[DEFAULT_CONTAINER_ANNOTATION] === undefined) {
+    // Keeps `kubectl logs` and `kubectl exec` on the app rather than asking which container.
+    additions.annotations[DEFAULT_CONTAINER_ANNOTATION] = firstApp;
+  }
+  const injected = selection.selected.map(({ policy, reason }) => ({
+    name: policy.name,
+    hash: policy.hash,
+    reason,
+  }));
+  const added = [...additions.initContainers, ...additions.containers].map((c) => c.name);
+  additions.annotations[STATUS_ANNOTATION] = serializeStatus({
+    policies: [...status.policies, ...injected],
+    containers: [...status.containers, ...added],
+    volumes: [...status.volumes, ...additions.volumes.map((v) => v.name)],
+  });
+  const patch = buildPatch(pod, additions);
+  return { decisions, result: { outcome: 'patched', patch, injected, warnings } };
 }

@@ -55,6 +55,9 @@ export type CompileResult =
   | { readonly ok: false; readonly problems: readonly TemplateProblem[] };
 
 const INTEGER = /^-?[0-9]+$/;
+// A Kubernetes qualified name with optional DNS-subdomain prefix, as annotation keys must be.
+const QUALIFIED_NAME =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
 function compileParams(spec: PolicySpec, problems: TemplateProblem[]): Map<string, CompiledParam> {
   const params = new Map<string, CompiledParam>();
@@ -146,6 +149,14 @@ export function compilePolicy(document: SidecarPolicy, source: PolicySource): Co
   const problems: TemplateProblem[] = [];
   const params = compileParams(spec, problems);
   checkSelector(spec.selector, 'spec.selector', problems);
+  for (const key of Object.keys(spec.podAnnotations ?? {})) {
+    if (!QUALIFIED_NAME.test(key) || key.startsWith('tandem.dev/')) {
+      problems.push({
+        fieldPath: `spec.podAnnotations.${key}`,
+        message: 'not a valid annotation key (a qualified name outside tandem.dev/)',
+      });
+    }
+  }
   checkSelector(spec.namespaceSelector, 'spec.namespaceSelector', problems);
   const integerParams = new Set(
     [...params.values()].filter((p) => p.type === 'integer').map((p) => p.name),

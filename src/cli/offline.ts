@@ -1,0 +1,88 @@
+/**
+ * What `tandem inject` and `tandem explain` share: their flags, the policies, the
+ * engine's context for a document, and running the engine on each pod template.
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import type { ParseArgsConfig } from 'node:util';
+import type { Document } from 'yaml';
+import { PolicyLoadError, TandemError } from '../errors.ts';
+import { isJsonObject, type JsonObject } from '../json.ts';
+import type { SidecarMode } from '../policy/compile.ts';
+import type { InjectContext } from '../inject/types.ts';
+import { findPodTemplate, workloadNamespace } from '../inject/workloads.ts';
+
+/** OFFLINE_OPTIONS are the flags both offline verbs take. */
+export const OFFLINE_OPTIONS = {
+  filename: { type: 'string', short: 'f' },
+  policies: { type: 'string', default: process.env.TANDEM_POLICIES ?? 'policies' },
+  namespace: { type: 'string', short: 'n', default: 'default' },
+  'sidecar-mode': { type: 'string', default: process.env.TANDEM_SIDECAR_MODE ?? 'native' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+/** OFFLINE_HELP documents OFFLINE_OPTIONS. */
+export const OFFLINE_HELP = `  -f, --filename FILE    manifests to read, '-' for standard input (required)
+      --policies DIR     policies directory (env TANDEM_POLICIES, default: policies)
+  -n, --namespace NS     namespace for documents that name none (default: default)
+      --sidecar-mode M   native (init containers with restartPolicy: Always, Kubernetes
+                         1.29+) or classic (env TANDEM_SIDECAR_MODE, default: native)
+  -h, --help             show this help
+
+Namespace labels are not known offline: each namespace is taken to carry only its
+kubernetes.io/metadata.name label, as every namespace does in a cluster.
+`;
+
+/** parseSidecarMode checks the --sidecar-mode flag. */
+export function parseSidecarMode(value: string): SidecarMode {
+  if (value === 'native' || value === 'classic') return value;
+  throw new TandemError(
+    'TANDEM_ERR_CONFIG',
+    `--sidecar-mode must be native or classic, not "${value}"`,
+  );
+}
+
+/** offlineContext is the engine's context for a document outside a cluster. */
+export function offlineContext(namespace: string, sidecarMode: SidecarMode): InjectContext {
+  return {
+    namespace,
+    namespaceLabels: { 'kubernetes.io/metadata.name': namespace },
+    sidecarMode,
+    nativeSidecarsSupported: true,
+  };
+}
+
+/** WorkloadPod is a document's pod template, ready for the engine. */
+export interface WorkloadPod {
+  readonly document: JsonObject;
+  readonly template: JsonObject;
+  readonly pod: V1Pod;
+  readonly namespace: string;
+}
+
+/** workloadPod finds the pod in a parsed document, or undefined for other documents. */
+export function workloadPod(document: Document, defaultNamespace: string): WorkloadPod | undefined {
+  const value: unknown = document.toJS();
+  if (!isJsonObject(value)) return undefined;
+  const template = findPodTemplate(value);
+  if (template === undefined) return undefined;
+  const pod = { metadata: template.metadata, spec: template.spec } as unknown as V1Pod;
+  return {
+    document: value,
+    template,
+    pod,
+    namespace: workloadNamespace(value) ?? defaultNamespace,
+  };
+}
+
+/** reportFailure prints an error the way a shell user expects and returns the exit code. */
+export function reportFailure(verb: string, error: unknown): number {
+  if (error instanceof PolicyLoadError) {
+    process.stderr.write(`tandem ${verb}: ${error.message}\n`);
+    return 1;
+  }
+  if (error instanceof TandemError) {
+    process.stderr.write(`tandem ${verb}: ${error.message}\n`);
+    return error.code === 'TANDEM_ERR_CONFIG' ? 2 : 1;
+  }
+  throw error;
+}

@@ -1,0 +1,74 @@
+/**
+ * buildPatch turns additions into RFC 6902 operations against the pod as given. The
+ * operations are written from what is added, not diffed from a whole object, so that a
+ * reviewer reads exactly what was injected: inserting native sidecars ahead of the pod's
+ * init containers is a few `add` operations, not a cascade of `replace`s.
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import jsonpatch, { type Operation } from 'fast-json-patch';
+import type { Additions } from './compose.ts';
+
+const escape = jsonpatch.escapePathComponent;
+
+/** appendAll adds `items` to the array at `path`, creating the array when absent. */
+function appendAll(
+  ops: Operation[],
+  path: string,
+  exists: boolean,
+  items: readonly unknown[],
+): void {
+  if (items.length === 0) return;
+  if (!exists) {
+    ops.push({ op: 'add', path, value: items });
+    return;
+  }
+  for (const item of items) ops.push({ op: 'add', path: `${path}/-`, value: item });
+}
+
+function annotationOps(ops: Operation[], pod: V1Pod, annotations: Record<string, string>): void {
+  if (Object.keys(annotations).length === 0) return;
+  if (pod.metadata === undefined) {
+    ops.push({ op: 'add', path: '/metadata', value: { annotations } });
+    return;
+  }
+  const existing = pod.metadata.annotations;
+  if (existing === undefined) {
+    ops.push({ op: 'add', path: '/metadata/annotations', value: annotations });
+    return;
+  }
+  for (const [key, value] of Object.entries(annotations)) {
+    const op = Object.hasOwn(existing, key) ? 'replace' : 'add';
+    ops.push({ op, path: `/metadata/annotations/${escape(key)}`, value });
+  }
+}
+
+/** buildPatch returns the operations that add `additions` to `pod`. */
+export function buildPatch(pod: V1Pod, additions: Additions): Operation[] {
+  const ops: Operation[] = [];
+  const spec = pod.spec;
+  annotationOps(ops, pod, additions.annotations);
+  appendAll(ops, '/spec/volumes', spec?.volumes !== undefined, additions.volumes);
+  if (additions.initContainers.length > 0) {
+    if (spec?.initContainers === undefined) {
+      ops.push({ op: 'add', path: '/spec/initContainers', value: additions.initContainers });
+    } else {
+      additions.initContainers.forEach((container, i) => {
+        const index = additions.initInsertIndex + i;
+        ops.push({ op: 'add', path: `/spec/initContainers/${index}`, value: container });
+      });
+    }
+  }
+  appendAll(ops, '/spec/containers', true, additions.containers);
+  for (const target of additions.appContainers) {
+    const container = spec?.containers[target.index];
+    const base = `/spec/containers/${target.index}`;
+    appendAll(
+      ops,
+      `${base}/volumeMounts`,
+      container?.volumeMounts !== undefined,
+      target.volumeMounts,
+    );
+    appendAll(ops, `${base}/env`, container?.env !== undefined, target.env);
+  }
+  return ops;
+}

@@ -1,0 +1,392 @@
+import t, { type Test } from 'tap';
+import type { V1Pod } from '@kubernetes/client-node';
+import { injectPod } from '../../src/inject/engine.ts';
+import type { InjectContext, InjectResult } from '../../src/inject/types.ts';
+import { applyPatch, checkPod } from '../fixtures/check-pod.ts';
+import { appPod } from '../fixtures/pods.ts';
+import { context, policySet } from '../fixtures/policies.ts';
+import { TEST_POLICIES } from '../fixtures/test-policies.ts';
+
+const policies = policySet(TEST_POLICIES);
+const SHIPPER = { 'tandem.dev/inject': 'shipper', 'shipper.tandem.dev/dest': 'logs.example:24224' };
+
+function patched(t: Test, result: InjectResult, pod: V1Pod): V1Pod {
+  if (result.outcome !== 'patched') {
+    t.fail(`expected a patch, got ${JSON.stringify(result)}`);
+    return pod;
+  }
+  const out = applyPatch(pod, result.patch);
+  t.same(checkPod(out), [], 'the injected pod passes API server validation');
+  return out;
+}
+
+function run(pod: V1Pod, overrides: Partial<InjectContext> = {}): InjectResult {
+  return injectPod(pod, policies, context(overrides));
+}
+
+function denial(result: InjectResult): string {
+  return result.outcome === 'denied' ? result.reason : `not denied: ${result.outcome}`;
+}
+
+t.test('leaves a pod that asks for nothing and matches no selector unchanged', (t) => {
+  t.same(run(appPod()), { outcome: 'unchanged', warnings: [] });
+  t.end();
+});
+
+t.test('injects requested policies in annotation order, then automatic ones by selector', (t) => {
+  const pod = appPod({ ...SHIPPER, 'tandem.dev/inject': 'proxy, shipper' }, { mesh: 'enabled' });
+  const result = run(pod);
+  const out = patched(t, result, pod);
+  t.same(result.outcome === 'patched' ? result.injected.map((p) => `${p.name}:${p.reason}`) : [], [
+    'proxy:annotation',
+    'shipper:annotation',
+    'mesh:selector',
+  ]);
+  t.same(
+    out.spec?.initContainers?.map((c) => c.name),
+    ['proxy-config', 'proxy', 'shipper', 'mesh-agent'],
+  );
+  t.end();
+});
+
+t.test('opting out with false or none turns off automatic policies', (t) => {
+  for (const value of ['false', 'none', ' None ']) {
+    t.same(
+      run(appPod({ 'tandem.dev/inject': value }, { mesh: 'enabled' })).outcome,
+      'unchanged',
+      value,
+    );
+  }
+  t.end();
+});
+
+t.test(
+  "native sidecars are init containers with restartPolicy Always, ahead of the pod's own",
+  (t) => {
+    const pod = appPod(SHIPPER);
+    pod.spec?.initContainers?.push();
+    if (pod.spec)
+      pod.spec.initContainers = [{ name: 'migrate', image: 'registry.example/migrate:1' }];
+    const out = patched(t, run(pod), pod);
+    t.same(
+      out.spec?.initContainers?.map((c) => [c.name, c.restartPolicy]),
+      [
+        ['shipper', 'Always'],
+        ['migrate', undefined],
+      ],
+    );
+    t.same(
+      out.spec?.containers.map((c) => c.name),
+      ['app'],
+    );
+    t.end();
+  },
+);
+
+t.test(
+  'inserting before existing init containers is a single add at index 0, not a cascade',
+  (t) => {
+    const pod = appPod(SHIPPER);
+    if (pod.spec)
+      pod.spec.initContainers = [{ name: 'migrate', image: 'registry.example/migrate:1' }];
+    const result = run(pod);
+    const ops =
+      result.outcome === 'patched'
+        ? result.patch.filter((op) => op.path.startsWith('/spec/initContainers'))
+        : [];
+    t.same(
+      ops.map((op) => `${op.op} ${op.path}`),
+      ['add /spec/initContainers/0'],
+    );
+    t.end();
+  },
+);
+
+t.test(
+  'classic mode appends sidecars to containers; so does a cluster without native sidecars',
+  (t) => {
+    for (const overrides of [
+      { sidecarMode: 'classic' as const },
+      { nativeSidecarsSupported: false },
+    ]) {
+      const pod = appPod(SHIPPER);
+      const out = patched(t, run(pod, overrides), pod);
+      t.same(
+        out.spec?.containers.map((c) => c.name),
+        ['app', 'shipper'],
+      );
+      t.equal(out.spec?.containers[1]?.restartPolicy, undefined);
+      t.same(out.spec?.initContainers, undefined);
+    }
+    t.end();
+  },
+);
+
+t.test("restricted defaults go under the policy's own securityContext", (t) => {
+  const pod = appPod({ 'tandem.dev/inject': 'proxy' });
+  const out = patched(t, run(pod), pod);
+  const proxy = out.spec?.initContainers?.find((c) => c.name === 'proxy');
+  t.same(proxy?.securityContext, {
+    allowPrivilegeEscalation: false,
+    runAsNonRoot: true,
+    seccompProfile: { type: 'RuntimeDefault' },
+    runAsUser: 1000,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+  });
+  t.end();
+});
+
+t.test(
+  'params come from annotations, are substituted as data, and integer params render as numbers',
+  (t) => {
+    const pod = appPod({ 'tandem.dev/inject': 'proxy', 'proxy.tandem.dev/port': '7100' });
+    const out = patched(t, run(pod), pod);
+    const proxy = out.spec?.initContainers?.find((c) => c.name === 'proxy');
+    t.same(proxy?.ports, [{ name: 'proxy', containerPort: 7100 }]);
+    t.same(proxy?.startupProbe?.tcpSocket?.port, 7100);
+    t.end();
+  },
+);
+
+t.test('a param that falls back to its default is reported as a warning', (t) => {
+  const result = run(appPod(SHIPPER));
+  t.match(
+    result.warnings.join('\n'),
+    /shipper\.tandem\.dev\/level is not set; policy "shipper" uses its default "info"/,
+  );
+  t.end();
+});
+
+t.test('pod fields in templates are rendered one string at a time', (t) => {
+  const pod = appPod(SHIPPER, { app: 'x", "injected": "y' });
+  const out = patched(t, run(pod), pod);
+  const shipper = out.spec?.initContainers?.[0];
+  t.same(shipper?.env, [{ name: 'APP', value: 'x", "injected": "y' }]);
+  t.same(shipper?.args, ['--to=logs.example:24224', '--level=info', '--pod=default/web']);
+  t.end();
+});
+
+t.test("app containers get the policy's mounts and env, creating absent arrays", (t) => {
+  const pod = appPod(SHIPPER);
+  const out = patched(t, run(pod), pod);
+  t.same(out.spec?.containers[0]?.volumeMounts, [
+    { name: 'shipper-logs', mountPath: '/var/log/app' },
+  ]);
+  t.same(out.spec?.containers[0]?.env, [{ name: 'LOG_DIR', value: '/var/log/app' }]);
+  t.end();
+});
+
+t.test(
+  'tandem.dev/target-containers limits the app-side mounts and env to the named containers',
+  (t) => {
+    const pod = appPod({ ...SHIPPER, 'tandem.dev/target-containers': 'worker' });
+    pod.spec?.containers.push({
+      name: 'worker',
+      image: 'registry.example/worker:1',
+      env: [{ name: 'A', value: '1' }],
+    });
+    const result = run(pod);
+    const out = patched(t, result, pod);
+    t.same(out.spec?.containers[0]?.env, undefined);
+    t.same(out.spec?.containers[1]?.env, [
+      { name: 'A', value: '1' },
+      { name: 'LOG_DIR', value: '/var/log/app' },
+    ]);
+    const envOps =
+      result.outcome === 'patched' ? result.patch.filter((op) => op.path.includes('/env')) : [];
+    t.same(
+      envOps.map((op) => `${op.op} ${op.path}`),
+      ['add /spec/containers/1/env/-'],
+      'appends to an existing array',
+    );
+    t.end();
+  },
+);
+
+t.test("an env var the author set keeps the author's value, with a warning", (t) => {
+  const pod = appPod(SHIPPER);
+  if (pod.spec?.containers[0]) pod.spec.containers[0].env = [{ name: 'LOG_DIR', value: '/mine' }];
+  const result = run(pod);
+  const out = patched(t, result, pod);
+  t.same(out.spec?.containers[0]?.env, [{ name: 'LOG_DIR', value: '/mine' }]);
+  t.match(result.warnings.join('\n'), /keeps its own env LOG_DIR/);
+  t.end();
+});
+
+t.test('escapes ~ and / in JSON Pointers and creates the annotations map when absent', (t) => {
+  const pod = appPod(SHIPPER);
+  const result = run(pod);
+  const paths = result.outcome === 'patched' ? result.patch.map((op) => op.path) : [];
+  t.ok(paths.includes('/metadata/annotations/tandem.dev~1status'));
+  const bare: V1Pod = {
+    metadata: { labels: { mesh: 'enabled' } },
+    spec: { containers: [{ name: 'app', image: 'a:1' }] },
+  };
+  const again = run(bare);
+  const first = again.outcome === 'patched' ? again.patch[0] : undefined;
+  t.same([first?.op, first?.path], ['add', '/metadata/annotations']);
+  patched(t, again, bare);
+  t.end();
+});
+
+t.test(
+  "sets kubectl default-container to the app's first container when absent, never over the author's",
+  (t) => {
+    const out = patched(t, run(appPod(SHIPPER)), appPod(SHIPPER));
+    t.equal(out.metadata?.annotations?.['kubectl.kubernetes.io/default-container'], 'app');
+    const mine = appPod({ ...SHIPPER, 'kubectl.kubernetes.io/default-container': 'other' });
+    const kept = patched(t, run(mine), mine);
+    t.equal(kept.metadata?.annotations?.['kubectl.kubernetes.io/default-container'], 'other');
+    t.end();
+  },
+);
+
+t.test('is idempotent: a second run over the injected pod adds nothing', (t) => {
+  for (const mode of ['native', 'classic'] as const) {
+    const pod = appPod({ ...SHIPPER, 'tandem.dev/inject': 'shipper,proxy' }, { mesh: 'enabled' });
+    const out = patched(t, run(pod, { sidecarMode: mode }), pod);
+    t.same(run(out, { sidecarMode: mode }), { outcome: 'unchanged', warnings: [] }, mode);
+  }
+  t.end();
+});
+
+t.test(
+  'a policy added to the annotation later is injected after the earlier ones, into app containers only',
+  (t) => {
+    const pod = appPod({ 'tandem.dev/inject': 'proxy' });
+    const first = patched(t, run(pod, { sidecarMode: 'classic' }), pod);
+    if (first.metadata?.annotations)
+      Object.assign(first.metadata.annotations, SHIPPER, { 'tandem.dev/inject': 'proxy,shipper' });
+    const second = patched(t, run(first, { sidecarMode: 'classic' }), first);
+    t.same(
+      second.spec?.initContainers?.map((c) => c.name),
+      ['proxy-config'],
+    );
+    t.same(
+      second.spec?.containers.map((c) => c.name),
+      ['app', 'proxy', 'shipper'],
+    );
+    t.same(
+      second.spec?.containers[1]?.env,
+      undefined,
+      'the earlier sidecar is not an app container',
+    );
+    const status = JSON.parse(second.metadata?.annotations?.['tandem.dev/status'] ?? '{}') as {
+      policies: { name: string }[];
+    };
+    t.same(
+      status.policies.map((p) => p.name),
+      ['proxy', 'shipper'],
+    );
+    t.end();
+  },
+);
+
+t.test('denies a pod that requests an unknown policy, naming the annotation', (t) => {
+  t.match(
+    denial(run(appPod({ 'tandem.dev/inject': 'shipper,nope' }))),
+    /tandem\.dev\/inject requests policy "nope", which does not exist/,
+  );
+  t.end();
+});
+
+t.test('denies a missing required param, naming the annotation to set', (t) => {
+  t.match(
+    denial(run(appPod({ 'tandem.dev/inject': 'shipper' }))),
+    /requires annotation shipper\.tandem\.dev\/dest/,
+  );
+  t.end();
+});
+
+t.test('denies a param value that does not match its pattern, naming the annotation', (t) => {
+  for (const value of ['$(rm -rf /):1', 'a:1\nb', 'logs.example:24224,evil:1']) {
+    const reason = denial(run(appPod({ ...SHIPPER, 'shipper.tandem.dev/dest': value })));
+    t.match(
+      reason,
+      /annotation shipper\.tandem\.dev\/dest has value .* which does not match the pattern/,
+      value,
+    );
+  }
+  t.match(
+    denial(run(appPod({ 'tandem.dev/inject': 'proxy', 'proxy.tandem.dev/port': '12a' }))),
+    /proxy\.tandem\.dev\/port/,
+  );
+  t.end();
+});
+
+t.test('warns about a param annotation the policy does not declare', (t) => {
+  const result = run(appPod({ ...SHIPPER, 'shipper.tandem.dev/dset': 'x' }));
+  t.match(
+    result.warnings.join('\n'),
+    /shipper\.tandem\.dev\/dset is not a param of policy "shipper"/,
+  );
+  t.end();
+});
+
+t.test('denies a name clash with a container or volume the author wrote', (t) => {
+  const pod = appPod(SHIPPER);
+  pod.spec?.containers.push({ name: 'shipper', image: 'mine:1' });
+  t.match(
+    denial(run(pod)),
+    /adds container "shipper", but a container of that name exists \(the pod's author wrote it\)/,
+  );
+  const withVolume = appPod(SHIPPER);
+  if (withVolume.spec) withVolume.spec.volumes = [{ name: 'shipper-logs', emptyDir: {} }];
+  t.match(denial(run(withVolume)), /adds volume "shipper-logs"/);
+  t.end();
+});
+
+t.test('denies a mount path the app container already uses', (t) => {
+  const pod = appPod(SHIPPER);
+  if (pod.spec?.containers[0])
+    pod.spec.containers[0].volumeMounts = [{ name: 'x', mountPath: '/var/log/app' }];
+  if (pod.spec) pod.spec.volumes = [{ name: 'x', emptyDir: {} }];
+  t.match(
+    denial(run(pod)),
+    /mounts \/var\/log\/app in container "app", which already has a mount there/,
+  );
+  t.end();
+});
+
+t.test(
+  'denies a requested policy the namespace may not use; an automatic one just does not apply',
+  (t) => {
+    t.match(
+      denial(run(appPod({ 'tandem.dev/inject': 'prod-only' }))),
+      /namespace "default" may not use/,
+    );
+    const prod = { namespace: 'shop', namespaceLabels: { env: 'prod' } };
+    const out = patched(
+      t,
+      run(appPod({ 'tandem.dev/inject': 'prod-only' }), prod),
+      appPod({ 'tandem.dev/inject': 'prod-only' }),
+    );
+    t.ok(out.spec?.initContainers?.some((c) => c.name === 'prod-adapter'));
+    t.end();
+  },
+);
+
+t.test('denies unknown target containers and a forged status annotation', (t) => {
+  t.match(
+    denial(run(appPod({ ...SHIPPER, 'tandem.dev/target-containers': 'ghost' }))),
+    /tandem\.dev\/target-containers names container "ghost"/,
+  );
+  t.match(
+    denial(run(appPod({ ...SHIPPER, 'tandem.dev/status': '{"policies":"all"}' }))),
+    /tandem\.dev\/status is not one tandem wrote/,
+  );
+  t.match(denial(run(appPod({ ...SHIPPER, 'tandem.dev/status': 'nope' }))), /not valid JSON/);
+  t.end();
+});
+
+t.test('a pod created by a controller has no name yet: pod.name renders its generateName', (t) => {
+  const pod = appPod(SHIPPER);
+  if (pod.metadata) {
+    delete pod.metadata.name;
+    pod.metadata.generateName = 'web-7d4b9c-';
+  }
+  const out = patched(t, run(pod), pod);
+  t.same(out.spec?.initContainers?.[0]?.args?.[2], '--pod=default/web-7d4b9c-');
+  t.end();
+});
