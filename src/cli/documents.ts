@@ -25,16 +25,29 @@ export async function readManifestText(source: string): Promise<string> {
   }
 }
 
+/** ManifestDocument is one parsed document and its exact text, for writing it back untouched. */
+export interface ManifestDocument {
+  readonly document: Document;
+  /** text is the document as written, comments included, without its `---` line. */
+  readonly text: string;
+}
+
 /** parseManifests parses every document; a syntax error names the source and line. */
-export function parseManifests(text: string, source: string): Document[] {
+export function parseManifests(text: string, source: string): ManifestDocument[] {
   const documents = parseAllDocuments(text, { prettyErrors: true });
   if (!Array.isArray(documents)) return [];
-  for (const document of documents) {
+  let start = 0;
+  return documents.map((document) => {
     const error = document.errors[0];
     if (error !== undefined) {
       const line = error.linePos?.[0].line ?? 0;
       throw new TandemError('TANDEM_ERR_INPUT', `${source}:${line}: ${error.message}`);
     }
-  }
-  return documents;
+    // A document's range leaves out the comments before it; the text between the end of
+    // the previous document and the end of this one is exactly what the author wrote.
+    const end = document.range[2];
+    const own = text.slice(start, end).replace(/^---[ \t]*\n/, '');
+    start = end;
+    return { document, text: own.endsWith('\n') || own === '' ? own : `${own}\n` };
+  });
 }

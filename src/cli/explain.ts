@@ -63,7 +63,7 @@ export async function run(args: string[]): Promise<number> {
     const documents = parseManifests(await readManifestText(values.filename), values.filename);
     let denied = 0;
     let pods = 0;
-    for (const document of documents) {
+    for (const { document } of documents) {
       const workload = workloadPod(document, values.namespace);
       if (workload === undefined) continue;
       pods += 1;

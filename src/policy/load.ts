@@ -1,20 +1,209 @@
-/** STUB: the loader is being written; the signatures are final. */
-import type { PolicyIssue } from '../errors.ts';
-import type { PolicySet } from './compile.ts';
+/**
+ * The policy loader: a directory of YAML files in, a PolicySet and every issue out. Each
+ * issue names file, line, column and field path; the loader never stops at the first one,
+ * so an admin fixes a broken directory in one pass (cert-manager's config validation does
+ * the same). The webhook refuses to start on any issue and keeps its last good set on a
+ * bad reload; `tandem lint` prints them.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LineCounter, parseAllDocuments } from 'yaml';
+import { PolicyLoadError, TandemError, type PolicyIssue } from '../errors.ts';
+import { buildPolicySet, compilePolicy, type LoadedPolicy, type PolicySet } from './compile.ts';
+import { createLocator, type DocumentLocator, type SourcePosition } from './positions.ts';
+import { validatePolicyDocument } from './validate.ts';
+
+/** PolicyLocator finds where a field of a loaded policy is written. */
+export type PolicyLocator = (policy: LoadedPolicy, fieldPath: string) => SourcePosition;
 
 /** PolicyDirectoryResult is every policy that loaded and every issue found. */
 export interface PolicyDirectoryResult {
   readonly set: PolicySet;
   readonly issues: readonly PolicyIssue[];
+  /** locate lets later checks (lint) point at a field of a loaded policy. */
+  readonly locate?: PolicyLocator;
+}
+
+/** PolicyFileText is one file's name, as issues should show it, and its content. */
+export interface PolicyFileText {
+  readonly file: string;
+  readonly text: string;
+}
+
+/** PolicyDocument is one SidecarPolicy document of a file, loaded or not. */
+export interface PolicyDocument {
+  /** name is `metadata.name` when the document has one, valid or not. */
+  readonly name: string | undefined;
+  readonly locator: DocumentLocator;
+  /** policy is set only when the document had no issue at all. */
+  readonly policy: LoadedPolicy | undefined;
+}
+
+/** ParsedPolicyFile is what one file holds: its policy documents and its issues. */
+export interface ParsedPolicyFile {
+  readonly documents: readonly PolicyDocument[];
+  readonly issues: readonly PolicyIssue[];
+}
+
+// YAML's own bound on alias expansion, spelt out because a policies ConfigMap is
+// admin-written input and a "billion laughs" document must fail, not hang the webhook.
+const MAX_ALIAS_COUNT = 100;
+
+function metadataName(data: unknown): string | undefined {
+  if (data === null || typeof data !== 'object') return undefined;
+  const metadata = (data as Record<string, unknown>)['metadata'];
+  if (metadata === null || typeof metadata !== 'object') return undefined;
+  const name = (metadata as Record<string, unknown>)['name'];
+  return typeof name === 'string' ? name : undefined;
+}
+
+/**
+ * parsePolicyText parses, validates and compiles every document of one file. Empty
+ * documents (a bare `---`, or a file of comments) are skipped.
+ */
+export function parsePolicyText(file: string, text: string): ParsedPolicyFile {
+  const lineCounter = new LineCounter();
+  // prettyErrors off: messages without the code excerpt, since issues carry the position.
+  const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: false });
+  const documents: PolicyDocument[] = [];
+  const issues: PolicyIssue[] = [];
+  for (const document of parsed) {
+    if (document.errors.length > 0) {
+      for (const error of document.errors) {
+        const { line, col } = lineCounter.linePos(error.pos[0]);
+        issues.push({ file, line, column: col, fieldPath: '', message: error.message });
+      }
+      continue;
+    }
+    const locator = createLocator(document, lineCounter);
+    let data: unknown;
+    try {
+      data = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (error) {
+      const { line, column } = locator.start;
+      const message = `cannot read the document: ${(error as Error).message}`;
+      issues.push({ file, line, column, fieldPath: '', message });
+      continue;
+    }
+    // `---` followed by nothing (or only comments) is an empty document, not a bad policy.
+    if (data === null || data === undefined) continue;
+    const validated = validatePolicyDocument(file, data, locator);
+    let policy: LoadedPolicy | undefined;
+    if (validated.ok) {
+      const compiled = compilePolicy(validated.document, { file, line: locator.start.line });
+      if (compiled.ok) {
+        policy = compiled.policy;
+      } else {
+        for (const problem of compiled.problems) {
+          const { line, column } = locator.locateFieldPath(problem.fieldPath);
+          issues.push({ file, line, column, ...problem });
+        }
+      }
+    } else {
+      issues.push(...validated.issues);
+    }
+    if (validated.ok || validated.isPolicy)
+      documents.push({ name: metadataName(data), locator, policy });
+  }
+  return { documents, issues: issues.sort(byPosition) };
+}
+
+/** byPosition orders one file's issues top to bottom, as an editor shows them. */
+function byPosition(a: PolicyIssue, b: PolicyIssue): number {
+  return a.line - b.line || a.column - b.column;
+}
+
+/**
+ * buildPolicyDirectory loads already-read files (in the order given) into one set. Names
+ * must be unique across all files: the first definition wins and each later one is an
+ * issue that points back at it.
+ */
+export function buildPolicyDirectory(files: readonly PolicyFileText[]): PolicyDirectoryResult {
+  const issues: PolicyIssue[] = [];
+  const policies: LoadedPolicy[] = [];
+  const locators = new WeakMap<LoadedPolicy, DocumentLocator>();
+  const seen = new Map<string, { file: string; line: number }>();
+  for (const { file, text } of files) {
+    const parsed = parsePolicyText(file, text);
+    issues.push(...parsed.issues);
+    for (const document of parsed.documents) {
+      if (document.name === undefined) continue;
+      const first = seen.get(document.name);
+      if (first !== undefined) {
+        const { line, column } = document.locator.locateFieldPath('metadata.name');
+        issues.push({
+          file,
+          line,
+          column,
+          fieldPath: 'metadata.name',
+          message: `policy "${document.name}" is already defined at ${first.file}:${first.line}`,
+        });
+        continue;
+      }
+      seen.set(document.name, {
+        file,
+        line: document.locator.locateFieldPath('metadata.name').line,
+      });
+      if (document.policy !== undefined) {
+        policies.push(document.policy);
+        locators.set(document.policy, document.locator);
+      }
+    }
+  }
+  const locate: PolicyLocator = (policy, fieldPath) =>
+    locators.get(policy)?.locateFieldPath(fieldPath) ?? { line: policy.source.line, column: 1 };
+  return { set: buildPolicySet(policies), issues, locate };
+}
+
+/** isPolicyFileName: YAML by extension, and not one of a ConfigMap volume's dot entries. */
+function isPolicyFileName(name: string): boolean {
+  // A mounted ConfigMap holds `..data` and `..<timestamp>` directories next to the
+  // top-level symlinks; reading through the symlinks alone loads each policy once.
+  return !name.startsWith('.') && (name.endsWith('.yaml') || name.endsWith('.yml'));
+}
+
+/** listPolicyFiles names the policy files directly in `dir`, sorted by name. */
+async function listPolicyFiles(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    throw new TandemError('TANDEM_ERR_POLICY_LOAD', `cannot read policies directory "${dir}"`, {
+      cause: error,
+    });
+  }
+  // Code-unit order, not locale order: the same directory loads the same way everywhere.
+  return names.filter(isPolicyFileName).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+async function readPolicyFile(file: string): Promise<PolicyFileText | PolicyIssue | undefined> {
+  try {
+    // stat follows symlinks, which is what a ConfigMap's top-level entries are.
+    if (!(await stat(file)).isFile()) return undefined;
+    return { file, text: await readFile(file, 'utf8') };
+  } catch (error) {
+    const message = `cannot read the file: ${(error as Error).message}`;
+    return { file, line: 1, column: 1, fieldPath: '', message };
+  }
 }
 
 /** readPolicyDirectory loads every *.yaml/*.yml file of `dir`, collecting all issues. */
-export async function readPolicyDirectory(_dir: string): Promise<PolicyDirectoryResult> {
-  return Promise.resolve({ set: { byName: new Map(), automatic: [] }, issues: [] });
+export async function readPolicyDirectory(dir: string): Promise<PolicyDirectoryResult> {
+  const files: PolicyFileText[] = [];
+  const readIssues: PolicyIssue[] = [];
+  for (const name of await listPolicyFiles(dir)) {
+    const read = await readPolicyFile(join(dir, name));
+    if (read === undefined) continue;
+    if ('text' in read) files.push(read);
+    else readIssues.push(read);
+  }
+  const result = buildPolicyDirectory(files);
+  return { ...result, issues: [...readIssues, ...result.issues] };
 }
 
 /** loadPolicies loads `dir` and throws PolicyLoadError listing every issue, if any. */
 export async function loadPolicies(dir: string): Promise<PolicySet> {
   const result = await readPolicyDirectory(dir);
+  if (result.issues.length > 0) throw new PolicyLoadError(result.issues);
   return result.set;
 }

@@ -83,7 +83,13 @@ export const PolicySpecSchema = Type.Object(
     selector: Type.Optional(LabelSelectorSchema),
     namespaceSelector: Type.Optional(LabelSelectorSchema),
     sidecarMode: Type.Optional(Type.Union([Type.Literal('native'), Type.Literal('classic')])),
-    params: Type.Optional(Type.Record(Type.String({ pattern: PARAM_NAME }), ParamSchema)),
+    // additionalProperties: a Record's key pattern alone only selects which entries get
+    // checked; this makes a param name that does not match it an error.
+    params: Type.Optional(
+      Type.Record(Type.String({ pattern: PARAM_NAME }), ParamSchema, {
+        additionalProperties: false,
+      }),
+    ),
     containers: Type.Optional(Type.Array(ContainerSchema)),
     initContainers: Type.Optional(Type.Array(ContainerSchema)),
     volumes: Type.Optional(Type.Array(VolumeSchema)),

@@ -50,6 +50,30 @@ export interface CompiledTemplate {
   readonly paramRefs: ReadonlySet<string>;
 }
 
+/**
+ * INTEGER_FIELDS are the Kubernetes fields, by key, that take an integer (or an
+ * IntOrString). Only under one of these does a whole `{{ params.X }}` of an integer param
+ * render as a number: an env value, an arg or an annotation stays a string, as the API
+ * server requires.
+ */
+export const INTEGER_FIELDS: ReadonlySet<string> = new Set([
+  'containerPort',
+  'hostPort',
+  'port',
+  'targetPort',
+  'initialDelaySeconds',
+  'periodSeconds',
+  'timeoutSeconds',
+  'successThreshold',
+  'failureThreshold',
+  'terminationGracePeriodSeconds',
+  'runAsUser',
+  'runAsGroup',
+  'fsGroup',
+  'defaultMode',
+  'mode',
+]);
+
 const EXPRESSION = /\{\{(.*?)\}\}/gs;
 const PARAM_REF = /^params\.([A-Za-z][A-Za-z0-9_-]*)$/;
 const MAP_REF = /^pod\.(labels|annotations)\[(?:'([^']*)'|"([^"]*)")\]$/;
@@ -69,11 +93,17 @@ export function parseExpression(source: string): TemplateRef | undefined {
   return undefined;
 }
 
+interface CompileState {
+  readonly integerParams: ReadonlySet<string>;
+  readonly problems: TemplateProblem[];
+  readonly paramRefs: Set<string>;
+}
+
 function compileString(
   text: string,
   fieldPath: string,
-  integerParams: ReadonlySet<string>,
-  out: { problems: TemplateProblem[]; paramRefs: Set<string> },
+  key: string,
+  state: CompileState,
 ): TemplateNode {
   if (!text.includes('{{')) return { type: 'scalar', value: text };
   const parts: TemplatePart[] = [];
@@ -84,19 +114,19 @@ function compileString(
     if (before !== '') parts.push(before);
     const ref = parseExpression(match[1] ?? '');
     if (ref === undefined) {
-      out.problems.push({
+      state.problems.push({
         fieldPath,
         message: `unknown template expression "{{${match[1] ?? ''}}}": expected params.NAME, pod.namespace, pod.name, pod.labels['key'] or pod.annotations['key']`,
       });
     } else {
-      if (ref.kind === 'param') out.paramRefs.add(ref.name);
+      if (ref.kind === 'param') state.paramRefs.add(ref.name);
       parts.push(ref);
     }
     last = match.index + match[0].length;
   }
   const rest = text.slice(last);
   if (rest.includes('{{') || rest.includes('}}')) {
-    out.problems.push({
+    state.problems.push({
       fieldPath,
       message: 'unterminated template expression: "{{" without "}}"',
     });
@@ -105,7 +135,10 @@ function compileString(
   }
   const only = parts.length === 1 ? parts[0] : undefined;
   const integerParam =
-    typeof only === 'object' && only.kind === 'param' && integerParams.has(only.name)
+    typeof only === 'object' &&
+    only.kind === 'param' &&
+    state.integerParams.has(only.name) &&
+    INTEGER_FIELDS.has(key)
       ? only.name
       : undefined;
   return { type: 'string', parts, integerParam };
@@ -114,22 +147,22 @@ function compileString(
 function compileNode(
   value: JsonValue,
   fieldPath: string,
-  integerParams: ReadonlySet<string>,
-  out: { problems: TemplateProblem[]; paramRefs: Set<string> },
+  key: string,
+  state: CompileState,
 ): TemplateNode {
-  if (typeof value === 'string') return compileString(value, fieldPath, integerParams, out);
+  if (typeof value === 'string') return compileString(value, fieldPath, key, state);
   if (Array.isArray(value)) {
     return {
       type: 'array',
-      items: value.map((item, i) => compileNode(item, `${fieldPath}[${i}]`, integerParams, out)),
+      items: value.map((item, i) => compileNode(item, `${fieldPath}[${i}]`, key, state)),
     };
   }
   if (value !== null && typeof value === 'object') {
     return {
       type: 'object',
       entries: Object.entries(value).map(
-        ([key, child]) =>
-          [key, compileNode(child, `${fieldPath}.${key}`, integerParams, out)] as const,
+        ([childKey, child]) =>
+          [childKey, compileNode(child, `${fieldPath}.${childKey}`, childKey, state)] as const,
       ),
     };
   }
@@ -145,9 +178,9 @@ export function compileTemplate(
   fieldPath: string,
   integerParams: ReadonlySet<string>,
 ): CompiledTemplate & { readonly problems: readonly TemplateProblem[] } {
-  const out = { problems: [] as TemplateProblem[], paramRefs: new Set<string>() };
-  const node = compileNode(value, fieldPath, integerParams, out);
-  return { node, paramRefs: out.paramRefs, problems: out.problems };
+  const state: CompileState = { integerParams, problems: [], paramRefs: new Set() };
+  const node = compileNode(value, fieldPath, '', state);
+  return { node, paramRefs: state.paramRefs, problems: state.problems };
 }
 
 function resolve(ref: TemplateRef, scope: TemplateScope): string {

@@ -145,6 +145,11 @@ t.test(
     const proxy = out.spec?.initContainers?.find((c) => c.name === 'proxy');
     t.same(proxy?.ports, [{ name: 'proxy', containerPort: 7100 }]);
     t.same(proxy?.startupProbe?.tcpSocket?.port, 7100);
+    t.same(
+      proxy?.env,
+      [{ name: 'PROXY_PORT', value: '7100' }],
+      'but stay strings where Kubernetes wants one',
+    );
     t.end();
   },
 );
@@ -269,8 +274,8 @@ t.test(
     );
     t.same(
       second.spec?.containers[1]?.env,
-      undefined,
-      'the earlier sidecar is not an app container',
+      [{ name: 'PROXY_PORT', value: '7000' }],
+      'the earlier sidecar is not an app container: it gains no LOG_DIR',
     );
     const status = JSON.parse(second.metadata?.annotations?.['tandem.dev/status'] ?? '{}') as {
       policies: { name: string }[];

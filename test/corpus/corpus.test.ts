@@ -1,0 +1,115 @@
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { V1Pod } from '@kubernetes/client-node';
+import { Document, parseAllDocuments } from 'yaml';
+import { parseManifests } from '../../src/cli/documents.ts';
+import { injectManifests } from '../../src/cli/manifests.ts';
+import { findPodTemplate } from '../../src/inject/workloads.ts';
+import { isJsonObject } from '../../src/json.ts';
+import { loadPolicies } from '../../src/policy/load.ts';
+import { checkPod } from '../fixtures/check-pod.ts';
+import { CORPUS_DIR, REPO_ROOT, corpusFiles } from '../fixtures/corpus.ts';
+
+const REQUEST = {
+  'tandem.dev/inject': 'log-forwarder, redis-ambassador, metrics-adapter',
+  'redis-ambassador.tandem.dev/upstreams': 'redis-0.cache:6379,redis-1.cache:6379',
+  'log-forwarder.tandem.dev/host': 'fluentd.logging.svc.cluster.local',
+};
+
+/** requestAll adds the three built-in policies to every pod template of `text`. */
+function requestAll(text: string): string {
+  return parseAllDocuments(text)
+    .map((document) => {
+      const value: unknown = document.toJS();
+      const template = isJsonObject(value) ? findPodTemplate(value) : undefined;
+      if (template === undefined) return document.toString();
+      const metadata = isJsonObject(template.metadata) ? template.metadata : {};
+      const annotations = isJsonObject(metadata.annotations) ? metadata.annotations : {};
+      template.metadata = { ...metadata, annotations: { ...annotations, ...REQUEST } };
+      const requested = new Document(value);
+      requested.commentBefore = document.commentBefore;
+      return requested.toString();
+    })
+    .join('---\n');
+}
+
+/**
+ * podsOf returns each pod template as the API server will see it: a StatefulSet's
+ * controller adds one persistentVolumeClaim volume per volumeClaimTemplate, so those are
+ * added here before mounts are checked.
+ */
+function podsOf(texts: readonly string[]): V1Pod[] {
+  return texts.flatMap((text) =>
+    parseAllDocuments(text).flatMap((document) => {
+      const value: unknown = document.toJS();
+      const template = isJsonObject(value) ? findPodTemplate(value) : undefined;
+      if (!isJsonObject(value) || template === undefined) return [];
+      const pod = structuredClone(template) as unknown as V1Pod;
+      const spec = isJsonObject(value.spec) ? value.spec : {};
+      const claims = Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : [];
+      for (const claim of claims) {
+        const meta = isJsonObject(claim) && isJsonObject(claim.metadata) ? claim.metadata : {};
+        if (typeof meta.name !== 'string' || pod.spec === undefined) continue;
+        const volume = { name: meta.name, persistentVolumeClaim: { claimName: meta.name } };
+        pod.spec.volumes = [...(pod.spec.volumes ?? []), volume];
+      }
+      return [pod];
+    }),
+  );
+}
+
+/** newProblems is what injection broke: problems of the result that the input lacked. */
+function newProblems(before: V1Pod | undefined, after: V1Pod): string[] {
+  const old = new Set(before === undefined ? [] : checkPod(before));
+  return checkPod(after).filter((problem) => !old.has(problem));
+}
+
+const files = corpusFiles();
+if (files.length === 0) {
+  t.plan(0, `no corpus at ${CORPUS_DIR} (it sits beside the repo only in CI and development)`);
+} else {
+  const policies = await loadPolicies(path.join(REPO_ROOT, 'policies'));
+  const run = (text: string, source: string, sidecarMode: 'native' | 'classic') =>
+    injectManifests(parseManifests(text, source), policies, {
+      source,
+      defaultNamespace: 'default',
+      sidecarMode,
+    });
+
+  t.test(
+    `corpus manifests that ask for nothing pass through untouched (${files.length} files)`,
+    (t) => {
+      for (const file of files) {
+        const text = readFileSync(file, 'utf8');
+        const result = run(text, file, 'native');
+        t.same(result.denials, [], path.basename(file));
+        t.equal(result.injected, 0, path.basename(file));
+        t.equal(result.documents.join('---\n'), text, path.basename(file));
+      }
+      t.end();
+    },
+  );
+
+  for (const mode of ['native', 'classic'] as const) {
+    t.test(`corpus manifests with all three built-ins come out valid and stable (${mode})`, (t) => {
+      let injected = 0;
+      for (const file of files) {
+        const name = path.basename(file);
+        const input = requestAll(readFileSync(file, 'utf8'));
+        const first = run(input, file, mode);
+        t.same(first.denials, [], `${name}: not denied`);
+        injected += first.injected;
+        const before = podsOf([input]);
+        podsOf(first.documents).forEach((pod, i) => {
+          t.same(newProblems(before[i], pod), [], `${name}: injection leaves the pod valid`);
+        });
+        const second = run(first.documents.join('---\n'), file, mode);
+        t.equal(second.injected, 0, `${name}: a second pass injects nothing`);
+        t.same(second.documents, first.documents, `${name}: a second pass changes nothing`);
+      }
+      t.equal(injected, files.length, 'every manifest holds one pod template, each injected');
+      t.end();
+    });
+  }
+}
