@@ -1,0 +1,94 @@
+import t from 'tap';
+import { readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { V1Pod } from '@kubernetes/client-node';
+import { parse, stringify } from 'yaml';
+import { parseManifests } from '../../src/cli/documents.ts';
+import { injectManifests } from '../../src/cli/manifests.ts';
+import { injectPod } from '../../src/inject/engine.ts';
+import type { InjectContext } from '../../src/inject/types.ts';
+import { loadPolicies } from '../../src/policy/load.ts';
+import { applyPatch, checkPod } from '../fixtures/check-pod.ts';
+import { REPO_ROOT } from '../fixtures/corpus.ts';
+import { context } from '../fixtures/policies.ts';
+
+// Golden cases, as Istio's injector keeps them: every folder under fixtures/golden is a
+// case, found by itself. UPDATE_GOLDEN=1 rewrites the expected files.
+const GOLDEN = path.join(REPO_ROOT, 'test', 'fixtures', 'golden');
+const INPUT = 'pod.yaml';
+const CONTEXT = 'context.yaml';
+const EXPECTED_POD = 'expected.yaml';
+const EXPECTED_PATCH = 'expected.patch.json';
+const KNOWN = new Set([INPUT, CONTEXT, EXPECTED_POD, EXPECTED_PATCH]);
+const update = process.env.UPDATE_GOLDEN === '1';
+
+const policies = await loadPolicies(path.join(REPO_ROOT, 'policies'));
+const cases = readdirSync(GOLDEN, { withFileTypes: true }).filter((entry) => entry.isDirectory());
+
+t.test('every golden folder is a case, and every file in it is used', (t) => {
+  for (const entry of cases) {
+    const files = readdirSync(path.join(GOLDEN, entry.name));
+    t.ok(files.includes(INPUT), `${entry.name} has ${INPUT}`);
+    t.same(
+      files.filter((file) => !KNOWN.has(file)),
+      [],
+      `${entry.name} has no stray files`,
+    );
+  }
+  t.end();
+});
+
+for (const entry of cases) {
+  const dir = path.join(GOLDEN, entry.name);
+  if (!existsSync(path.join(dir, INPUT))) continue;
+  t.test(entry.name, (t) => {
+    const inputText = readFileSync(path.join(dir, INPUT), 'utf8');
+    const pod = parse(inputText) as V1Pod;
+    const contextFile = path.join(dir, CONTEXT);
+    const overrides = existsSync(contextFile)
+      ? (parse(readFileSync(contextFile, 'utf8')) as Partial<InjectContext>)
+      : {};
+    const namespace = pod.metadata?.namespace ?? 'default';
+    const ctx = context({
+      namespace,
+      namespaceLabels: { 'kubernetes.io/metadata.name': namespace },
+      ...overrides,
+    });
+    const result = injectPod(pod, policies, ctx);
+    if (result.outcome !== 'patched') {
+      t.fail(`expected a patch, got ${JSON.stringify(result)}`);
+      return t.end();
+    }
+    const injected = applyPatch(pod, result.patch);
+    if (update) {
+      writeFileSync(path.join(dir, EXPECTED_PATCH), `${JSON.stringify(result.patch, null, 2)}\n`);
+      writeFileSync(path.join(dir, EXPECTED_POD), stringify(injected));
+    }
+    t.same(
+      result.patch,
+      JSON.parse(readFileSync(path.join(dir, EXPECTED_PATCH), 'utf8')),
+      'the patch is the expected one',
+    );
+    t.same(
+      injected,
+      parse(readFileSync(path.join(dir, EXPECTED_POD), 'utf8')),
+      'the patched pod is the expected one',
+    );
+    t.same(checkPod(injected), [], 'the patched pod passes API server validation');
+    t.same(
+      injectPod(injected, policies, ctx),
+      { outcome: 'unchanged', warnings: [] },
+      'a second run adds nothing',
+    );
+
+    // The offline path (`tandem inject`) gives the same pod as the webhook path.
+    const offline = injectManifests(parseManifests(inputText, INPUT), policies, {
+      source: INPUT,
+      defaultNamespace: namespace,
+      sidecarMode: ctx.sidecarMode,
+    });
+    t.same(offline.denials, []);
+    t.same(parse(offline.documents.join('---\n')), injected, 'tandem inject writes the same pod');
+    t.end();
+  });
+}
