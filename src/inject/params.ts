@@ -20,6 +20,7 @@ export function resolveParams(
 ): ResolvedParams {
   const values = new Map<string, string>();
   const warnings: string[] = [];
+  const defaulted: string[] = [];
   for (const param of policy.params.values()) {
     const key = paramAnnotationKey(policy.name, param.name);
     const given = annotations[key];
@@ -31,11 +32,7 @@ export function resolveParams(
         };
       }
       values.set(param.name, param.defaultValue ?? '');
-      if (param.defaultValue !== undefined) {
-        warnings.push(
-          `${key} is not set; policy "${policy.name}" uses its default "${param.defaultValue}"`,
-        );
-      }
+      if (param.defaultValue !== undefined) defaulted.push(`${param.name}=${param.defaultValue}`);
       continue;
     }
     if (param.pattern !== undefined && !param.pattern.test(given)) {
@@ -51,6 +48,12 @@ export function resolveParams(
       };
     }
     values.set(param.name, given);
+  }
+  // One line per policy, not one per param: `kubectl apply` prints every warning.
+  if (defaulted.length > 0) {
+    warnings.push(
+      `policy "${policy.name}" uses defaults for params the pod does not set: ${defaulted.join(', ')}`,
+    );
   }
   const prefix = `${policy.name}${PARAM_ANNOTATION_SUFFIX}`;
   for (const key of Object.keys(annotations)) {

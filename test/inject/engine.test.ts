@@ -158,7 +158,7 @@ t.test('a param that falls back to its default is reported as a warning', (t) =>
   const result = run(appPod(SHIPPER));
   t.match(
     result.warnings.join('\n'),
-    /shipper\.tandem\.dev\/level is not set; policy "shipper" uses its default "info"/,
+    /policy "shipper" uses defaults for params the pod does not set: level=info/,
   );
   t.end();
 });
