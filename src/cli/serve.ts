@@ -1,5 +1,195 @@
-/** STUB: `tandem serve` is being written. */
-export function run(_args: string[]): Promise<number> {
-  process.stderr.write('tandem serve: not implemented yet\n');
-  return Promise.resolve(2);
+/**
+ * `tandem serve`: the admission webhook. Flags (each with a TANDEM_* environment twin)
+ * become WebhookSettings; signals become a drain. The wiring itself is in
+ * src/server/webhook.ts.
+ */
+import { parseArgs } from 'node:util';
+import { pino, type Logger } from 'pino';
+import type { SidecarModeSetting } from '../admission/pod.ts';
+import { PolicyLoadError, TandemError, formatPolicyIssue } from '../errors.ts';
+import type { NamespaceDirectory } from '../kube/namespaces.ts';
+import { DEFAULT_BODY_LIMIT } from '../server/app.ts';
+import { readNamespaceLabels, staticNamespaceDirectory } from '../server/static-namespaces.ts';
+import { startWebhook, type RunningWebhook } from '../server/webhook.ts';
+
+const env = process.env;
+
+// The kubelet's default terminationGracePeriodSeconds is 30; the endpoint removal that
+// stops new reviews arriving takes a few seconds to reach every apiserver, so 5 s of
+// serving while draining leaves the rest of the 30 for in-flight work.
+const DEFAULT_GRACE_SECONDS = 5;
+
+const OPTIONS = {
+  host: { type: 'string', default: env['TANDEM_HOST'] ?? '0.0.0.0' },
+  port: { type: 'string', default: env['TANDEM_PORT'] ?? '8443' },
+  'tls-cert': { type: 'string', default: env['TANDEM_TLS_CERT'] ?? '' },
+  'tls-key': { type: 'string', default: env['TANDEM_TLS_KEY'] ?? '' },
+  policies: { type: 'string', default: env['TANDEM_POLICIES'] ?? 'policies' },
+  'no-cluster': { type: 'boolean', default: isTrue(env['TANDEM_NO_CLUSTER']) },
+  'namespace-labels': { type: 'string', default: env['TANDEM_NAMESPACE_LABELS'] ?? '' },
+  'sidecar-mode': { type: 'string', default: env['TANDEM_SIDECAR_MODE'] ?? 'auto' },
+  'grace-period': {
+    type: 'string',
+    default: env['TANDEM_GRACE_PERIOD'] ?? String(DEFAULT_GRACE_SECONDS),
+  },
+  'log-level': { type: 'string', default: env['TANDEM_LOG_LEVEL'] ?? 'info' },
+  'body-limit': { type: 'string', default: env['TANDEM_BODY_LIMIT'] ?? String(DEFAULT_BODY_LIMIT) },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const HELP = `Usage: tandem serve [options]
+
+Runs the mutating admission webhook over HTTPS: POST /mutate (AdmissionReview v1 and
+v1beta1), GET /healthz, /readyz and /metrics. Every option has an environment twin.
+
+Options:
+      --host ADDR               address to listen on (TANDEM_HOST, default 0.0.0.0)
+      --port N                  port to listen on (TANDEM_PORT, default 8443)
+      --tls-cert FILE           PEM certificate chain (TANDEM_TLS_CERT); reloaded on change
+      --tls-key FILE            PEM private key (TANDEM_TLS_KEY); without both, a
+                                self-signed pair for localhost is made and its path printed
+      --policies DIR            policies directory (TANDEM_POLICIES, default policies);
+                                reloaded on change, a broken reload keeps the last good set
+      --no-cluster              do not talk to a cluster: namespaces get only their
+                                kubernetes.io/metadata.name label (TANDEM_NO_CLUSTER=true)
+      --namespace-labels FILE   with --no-cluster: YAML map of namespace to labels
+                                (TANDEM_NAMESPACE_LABELS)
+      --sidecar-mode MODE       native, classic or auto (TANDEM_SIDECAR_MODE, default auto:
+                                native where the cluster supports it)
+      --grace-period SECONDS    on SIGTERM, keep answering this long while not ready
+                                (TANDEM_GRACE_PERIOD, default ${DEFAULT_GRACE_SECONDS})
+      --log-level LEVEL         fatal, error, warn, info, debug, trace
+                                (TANDEM_LOG_LEVEL, default info)
+      --body-limit BYTES        largest review accepted (TANDEM_BODY_LIMIT, default
+                                ${DEFAULT_BODY_LIMIT}, 7 MiB)
+  -h, --help                    show this help
+`;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function isTrue(value: string | undefined): boolean {
+  return value === 'true' || value === '1';
+}
+
+function configError(message: string): TandemError {
+  return new TandemError('TANDEM_ERR_CONFIG', message);
+}
+
+function parseInteger(flag: string, value: string, range: { min: number; max: number }): number {
+  const number = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(number) || number < range.min || number > range.max) {
+    throw configError(`--${flag} must be a whole number from ${range.min} to ${range.max}`);
+  }
+  return number;
+}
+
+function parseSidecarModeSetting(value: string): SidecarModeSetting {
+  if (value === 'native' || value === 'classic' || value === 'auto') return value;
+  throw configError(`--sidecar-mode must be native, classic or auto, not "${value}"`);
+}
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
+
+async function namespaceDirectory(values: Values): Promise<NamespaceDirectory> {
+  if (!values['no-cluster']) {
+    throw configError(
+      'cluster mode not wired yet: run with --no-cluster (namespace labels from --namespace-labels)',
+    );
+  }
+  const file = values['namespace-labels'];
+  return staticNamespaceDirectory(file === '' ? {} : await readNamespaceLabels(file));
+}
+
+function tlsFiles(values: Values): { certFile: string; keyFile: string } | undefined {
+  const certFile = values['tls-cert'];
+  const keyFile = values['tls-key'];
+  if (certFile === '' && keyFile === '') return undefined;
+  if (certFile === '' || keyFile === '') throw configError('--tls-cert and --tls-key go together');
+  return { certFile, keyFile };
+}
+
+function printLocalHelp(webhook: RunningWebhook): void {
+  if (!webhook.tls.selfSigned) return;
+  process.stderr.write(
+    `tandem serve: no --tls-cert given; serving a self-signed certificate for localhost:\n` +
+      `  certificate: ${webhook.tls.certFile}\n` +
+      `  key:         ${webhook.tls.keyFile}\n` +
+      `Send the sample review:\n` +
+      `  curl --cacert ${webhook.tls.certFile} -H 'Content-Type: application/json' ` +
+      `--data @examples/review.json https://localhost:${webhook.port}/mutate\n`,
+  );
+}
+
+/** waitForSignal resolves with the first of SIGTERM or SIGINT. */
+function waitForSignal(logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      logger.info({ signal }, 'shutting down');
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+async function serve(values: Values): Promise<number> {
+  const level = values['log-level'];
+  if (!LOG_LEVELS.includes(level)) {
+    throw configError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const logger = pino({ level, base: { service: 'tandem' } });
+  const signal = waitForSignal(logger);
+  const webhook = await startWebhook({
+    host: values.host,
+    port: parseInteger('port', values.port, { min: 0, max: 65535 }),
+    policiesDir: values.policies,
+    tls: tlsFiles(values),
+    namespaces: await namespaceDirectory(values),
+    // Outside a cluster there is no version to ask; every supported Kubernetes (1.29+)
+    // has native sidecars on by default.
+    sidecars: {
+      mode: parseSidecarModeSetting(values['sidecar-mode']),
+      nativeSupported: true,
+    },
+    graceMs: parseInteger('grace-period', values['grace-period'], { min: 0, max: 3600 }) * 1000,
+    bodyLimit: parseInteger('body-limit', values['body-limit'], { min: 1024, max: 2 ** 30 }),
+    logger,
+  });
+  printLocalHelp(webhook);
+  await signal;
+  await webhook.drain();
+  return 0;
+}
+
+/** run executes `tandem serve`; it resolves with 0 after a clean drain. */
+export async function run(args: string[]): Promise<number> {
+  try {
+    const { values } = parseArgs({ args, options: OPTIONS, strict: true });
+    if (values.help === true) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    return await serve(values);
+  } catch (error) {
+    if (error instanceof PolicyLoadError) {
+      process.stderr.write(`tandem serve: cannot start, the policies have problems:\n`);
+      for (const issue of error.issues) process.stderr.write(`  ${formatPolicyIssue(issue)}\n`);
+      return 1;
+    }
+    if (error instanceof TandemError) {
+      process.stderr.write(`tandem serve: ${error.message}\n`);
+      return error.code === 'TANDEM_ERR_CONFIG' ? 2 : 1;
+    }
+    if (
+      error instanceof TypeError &&
+      'code' in error &&
+      String(error.code).startsWith('ERR_PARSE_ARGS')
+    ) {
+      process.stderr.write(`tandem serve: ${error.message}\n\n${HELP}`);
+      return 2;
+    }
+    throw error;
+  }
 }

@@ -1,0 +1,164 @@
+/**
+ * The webhook's handler: one review request in, one answer out, no HTTP in sight (as
+ * controller-runtime's `Handler.Handle`). Every lookup happens here first, namespace
+ * labels and sidecar mode, and is gathered into the engine's context; then the engine,
+ * the same one `tandem inject` runs, decides.
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import { injectPod } from '../inject/engine.ts';
+import type { InjectContext, InjectResult } from '../inject/types.ts';
+import { isJsonObject, type JsonValue } from '../json.ts';
+import type { NamespaceDirectory, NamespaceInfo } from '../kube/namespaces.ts';
+import type { PolicySet, SidecarMode } from '../policy/compile.ts';
+import { allowed, denied, errored, patched, type AdmissionAnswer } from './response.ts';
+import type { AdmissionRequest } from './review.ts';
+
+/** SidecarModeSetting is `--sidecar-mode`: `auto` picks native where the cluster has it. */
+export type SidecarModeSetting = SidecarMode | 'auto';
+
+/** SidecarSettings is the global sidecar choice and what the cluster supports. */
+export interface SidecarSettings {
+  readonly mode: SidecarModeSetting;
+  /** nativeSupported: native sidecars are on by default from Kubernetes 1.29 (KEP-753). */
+  readonly nativeSupported: boolean;
+}
+
+/** AdmitEnv is what the handler reads besides the request; all of it is in memory. */
+export interface AdmitEnv {
+  /** getPolicies returns the current set; a reload swaps it between two reviews. */
+  readonly getPolicies: () => PolicySet;
+  readonly namespaces: NamespaceDirectory;
+  readonly sidecars: SidecarSettings;
+}
+
+/** AdmissionResult names an outcome for logs and metrics. */
+export type AdmissionResult = 'patched' | 'allowed' | 'denied' | 'errored';
+
+/** PodAdmission is the answer and what the log line and metrics say about it. */
+export interface PodAdmission {
+  readonly answer: AdmissionAnswer;
+  readonly result: AdmissionResult;
+  /** injected names the policies the patch adds. */
+  readonly injected: readonly string[];
+  /** pod is the pod's name, or its generateName while the apiserver has not named it. */
+  readonly pod: string;
+  /** error is the bug behind an `errored` 500, for the log line's stack. */
+  readonly error?: unknown;
+}
+
+/** INJECTED_POLICIES_AUDIT_KEY is the audit annotation naming what was injected. */
+// The apiserver prefixes the key with the webhook's name, so it must be a bare name
+// (`<webhook>/injected-policies` in the audit event).
+export const INJECTED_POLICIES_AUDIT_KEY = 'injected-policies';
+
+/** isPodCreate: only a Pod CREATE on the pod itself is mutated (SPEC §3 rule 6). */
+export function isPodCreate(request: AdmissionRequest): boolean {
+  return (
+    request.operation === 'CREATE' &&
+    request.subResource === undefined &&
+    request.kind?.group === '' &&
+    request.kind.kind === 'Pod'
+  );
+}
+
+function isStringMap(value: JsonValue | undefined): boolean {
+  if (value === undefined) return true;
+  return isJsonObject(value) && Object.values(value).every((v) => typeof v === 'string');
+}
+
+/**
+ * readPod checks the few things the engine relies on before it trusts the object as a
+ * V1Pod: an object, with metadata and spec objects and string maps for labels and
+ * annotations. The apiserver has decoded the pod already, so failing here means the
+ * request did not come from it.
+ */
+export function readPod(object: JsonValue | undefined): { pod: V1Pod } | { problem: string } {
+  if (!isJsonObject(object)) return { problem: 'request.object is not a JSON object' };
+  const metadata = object['metadata'] ?? {};
+  if (!isJsonObject(metadata)) return { problem: 'request.object.metadata is not an object' };
+  for (const key of ['labels', 'annotations']) {
+    if (!isStringMap(metadata[key])) {
+      return { problem: `request.object.metadata.${key} is not a map of strings` };
+    }
+  }
+  if (!isJsonObject(object['spec'])) return { problem: 'request.object.spec is not an object' };
+  const containers = object['spec']['containers'];
+  if (containers !== undefined && !Array.isArray(containers)) {
+    return { problem: 'request.object.spec.containers is not a list' };
+  }
+  return { pod: object as unknown as V1Pod };
+}
+
+/** podName is what a log line calls the pod: its name, else its generateName. */
+function podName(object: JsonValue | undefined, request: AdmissionRequest): string {
+  if (request.name !== '') return request.name;
+  if (!isJsonObject(object) || !isJsonObject(object['metadata'])) return '';
+  const { name, generateName } = object['metadata'];
+  if (typeof name === 'string' && name !== '') return name;
+  return typeof generateName === 'string' ? generateName : '';
+}
+
+/** namespaceInfo: an unknown namespace still has the label the apiserver puts on all. */
+function namespaceInfo(namespaces: NamespaceDirectory, name: string): NamespaceInfo {
+  return (
+    namespaces.lookup(name) ?? {
+      labels: { 'kubernetes.io/metadata.name': name },
+      podSecurityLevel: undefined,
+    }
+  );
+}
+
+/** resolveSidecarMode turns `auto` into what the cluster supports. */
+export function resolveSidecarMode(settings: SidecarSettings): SidecarMode {
+  if (settings.mode !== 'auto') return settings.mode;
+  return settings.nativeSupported ? 'native' : 'classic';
+}
+
+function answerFor(result: InjectResult): PodAdmission['answer'] {
+  const { warnings } = result;
+  switch (result.outcome) {
+    case 'unchanged':
+      return allowed({ warnings });
+    case 'denied':
+      return denied(result.reason, { warnings });
+    case 'patched': {
+      const names = result.injected.map((policy) => policy.name).join(',');
+      return patched(result.patch, {
+        warnings,
+        auditAnnotations: { [INJECTED_POLICIES_AUDIT_KEY]: names },
+      });
+    }
+  }
+}
+
+/**
+ * admitPod answers one review request. It never throws: a pod it cannot read is
+ * `errored` 400, and a bug in the engine is `errored` 500, both still answered as a
+ * review so the apiserver shows the message rather than a transport failure.
+ */
+export function admitPod(request: AdmissionRequest, env: AdmitEnv): PodAdmission {
+  const pod = podName(request.object, request);
+  if (!isPodCreate(request)) return { answer: allowed(), result: 'allowed', injected: [], pod };
+  const read = readPod(request.object);
+  if ('problem' in read) {
+    return { answer: errored(400, read.problem), result: 'errored', injected: [], pod };
+  }
+  const namespace = namespaceInfo(env.namespaces, request.namespace);
+  const context: InjectContext = {
+    namespace: request.namespace,
+    namespaceLabels: namespace.labels,
+    sidecarMode: resolveSidecarMode(env.sidecars),
+    nativeSidecarsSupported: env.sidecars.nativeSupported,
+    podSecurityLevel: namespace.podSecurityLevel,
+  };
+  let result: InjectResult;
+  try {
+    result = injectPod(read.pod, env.getPolicies(), context);
+  } catch (error) {
+    const message = `tandem failed on this pod: ${error instanceof Error ? error.message : String(error)}`;
+    return { answer: errored(500, message), result: 'errored', injected: [], pod, error };
+  }
+  const injected = result.outcome === 'patched' ? result.injected.map((p) => p.name) : [];
+  const outcome: AdmissionResult = result.outcome === 'unchanged' ? 'allowed' : result.outcome;
+  return { answer: answerFor(result), result: outcome, injected, pod };
+}

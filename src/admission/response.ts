@@ -1,0 +1,98 @@
+/**
+ * Answers, built by outcome as controller-runtime's `response.go` does: `allowed`,
+ * `denied`, `patched`, `errored`. An answer carries no uid; `encodeReview` adds the
+ * request's, so no path through the server can forget to echo it.
+ */
+import type { Operation } from 'fast-json-patch';
+import type { AdmissionVersion } from './review.ts';
+
+/** AdmissionStatus is the `status` (a metav1.Status) of a refusal. */
+export interface AdmissionStatus {
+  readonly code: number;
+  readonly reason?: string;
+  readonly message: string;
+}
+
+/** AdmissionAnswer is an AdmissionResponse without its uid. */
+export interface AdmissionAnswer {
+  readonly allowed: boolean;
+  readonly status?: AdmissionStatus;
+  readonly patchType?: 'JSONPatch';
+  /** patch is the base64 of the RFC 6902 JSON array, as the API's []byte field is encoded. */
+  readonly patch?: string;
+  readonly warnings?: readonly string[];
+  readonly auditAnnotations?: Readonly<Record<string, string>>;
+}
+
+/** AdmissionReviewResponse is the whole body sent back. */
+export interface AdmissionReviewResponse {
+  readonly apiVersion: AdmissionVersion;
+  readonly kind: 'AdmissionReview';
+  readonly response: AdmissionAnswer & { readonly uid: string };
+}
+
+/** AnswerExtras are the optional parts every outcome may carry. */
+export interface AnswerExtras {
+  readonly warnings?: readonly string[];
+  readonly auditAnnotations?: Readonly<Record<string, string>>;
+}
+
+// Empty lists and maps are left out rather than sent, so a plain allow stays a few bytes.
+function withExtras(answer: AdmissionAnswer, extras: AnswerExtras): AdmissionAnswer {
+  let result = answer;
+  if (extras.warnings !== undefined && extras.warnings.length > 0) {
+    result = { ...result, warnings: extras.warnings };
+  }
+  if (extras.auditAnnotations !== undefined && Object.keys(extras.auditAnnotations).length > 0) {
+    result = { ...result, auditAnnotations: extras.auditAnnotations };
+  }
+  return result;
+}
+
+/** allowed lets the object through unchanged. */
+export function allowed(extras: AnswerExtras = {}): AdmissionAnswer {
+  return withExtras({ allowed: true }, extras);
+}
+
+/**
+ * denied refuses the object. Code 403 with reason Forbidden, as controller-runtime's
+ * `Denied` answers: the request was understood and is not permitted, and kubectl shows
+ * the message as `admission webhook "…" denied the request: <message>`.
+ */
+export function denied(message: string, extras: AnswerExtras = {}): AdmissionAnswer {
+  return withExtras(
+    { allowed: false, status: { code: 403, reason: 'Forbidden', message } },
+    extras,
+  );
+}
+
+/**
+ * patched lets the object through with a JSON Patch. An empty patch is a plain allow:
+ * the apiserver would accept `[]`, but a patchType with nothing to apply says a mutation
+ * happened when none did.
+ */
+export function patched(patch: readonly Operation[], extras: AnswerExtras = {}): AdmissionAnswer {
+  if (patch.length === 0) return allowed(extras);
+  const encoded = Buffer.from(JSON.stringify(patch)).toString('base64');
+  return withExtras({ allowed: true, patchType: 'JSONPatch', patch: encoded }, extras);
+}
+
+/**
+ * errored refuses the object because the review could not be handled: 400 when the
+ * request is at fault (its object is not a pod), 500 for a bug in tandem. Refusing, not
+ * allowing, is what controller-runtime's `Errored` does: a pod that was meant to get its
+ * sidecars must not start without them and without anyone noticing.
+ */
+export function errored(code: 400 | 500, message: string): AdmissionAnswer {
+  const reason = code === 400 ? 'BadRequest' : 'InternalError';
+  return { allowed: false, status: { code, reason, message } };
+}
+
+/** encodeReview wraps an answer for the request `uid`, in the version the request used. */
+export function encodeReview(
+  apiVersion: AdmissionVersion,
+  uid: string,
+  answer: AdmissionAnswer,
+): AdmissionReviewResponse {
+  return { apiVersion, kind: 'AdmissionReview', response: { uid, ...answer } };
+}

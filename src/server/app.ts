@@ -1,0 +1,166 @@
+/**
+ * buildApp: the webhook's routes on a fastify instance, without `listen`, so tests and
+ * `tandem serve` start it the same way (fastify's testing guide). Everything the routes
+ * read comes in as `AppDeps`; nothing here touches files, the cluster or signals.
+ */
+import Fastify, {
+  LogController,
+  type FastifyError,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import type { Logger } from 'pino';
+import { admitPod, type AdmitEnv } from '../admission/pod.ts';
+import { encodeReview, errored } from '../admission/response.ts';
+import { parseReview } from '../admission/review.ts';
+import type { RejectedStatus, ServerMetrics } from './metrics.ts';
+
+/**
+ * DEFAULT_BODY_LIMIT is 7 MiB. The apiserver takes request bodies up to 3 MiB, and a
+ * review can carry the object and, on UPDATE, the oldObject too, plus the envelope:
+ * 2 × 3 MiB and some room. controller-runtime settles on 7 MiB for the same reason
+ * (Istio on 6 MiB); anything larger did not come from an apiserver.
+ */
+export const DEFAULT_BODY_LIMIT = 7 * 1024 * 1024;
+
+/** TlsCredentials is a PEM key and certificate chain. */
+export interface TlsCredentials {
+  readonly key: string | Buffer;
+  readonly cert: string | Buffer;
+}
+
+/** ReadinessReport says which conditions of readiness hold. */
+export interface ReadinessReport {
+  readonly ready: boolean;
+  readonly checks: Readonly<Record<string, boolean>>;
+}
+
+/** AppDeps is everything the routes read; AdmitEnv's parts are the admission handler's. */
+export interface AppDeps extends AdmitEnv {
+  readonly logger: Logger;
+  readonly metrics: ServerMetrics;
+  /** readiness backs /readyz. */
+  readonly readiness: () => ReadinessReport;
+  /** draining is true after SIGTERM: every answer then closes its connection. */
+  readonly draining: () => boolean;
+  readonly tls: TlsCredentials;
+  readonly bodyLimit?: number;
+}
+
+// The apiserver gives up on a webhook after its timeoutSeconds, at most 30 s
+// (admissionregistration/v1), so no honest request takes longer to arrive and be answered.
+const REQUEST_TIMEOUT_MS = 30_000;
+// Longer than the 90 s idle timeout of the apiserver's webhook client (client-go's
+// SetTransportDefaults), so the client closes an idle connection first and never sends a
+// review on a connection the server is closing.
+const KEEP_ALIVE_TIMEOUT_MS = 100_000;
+// After this many requests a connection is told to close, so the apiserver dials again
+// and the Service spreads it over the replicas: otherwise one apiserver's keep-alive
+// connection pins its traffic to one replica forever (kubernetes/kubernetes#75791).
+const MAX_REQUESTS_PER_SOCKET = 1000;
+
+function statusOf(error: FastifyError): RejectedStatus {
+  const code = error.statusCode;
+  return code === 400 || code === 413 || code === 415 ? code : 500;
+}
+
+/** buildApp builds the webhook server; the caller listens and closes. */
+export function buildApp(deps: AppDeps) {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    // One log line per admission, written by the route; fastify's two per request would
+    // triple the logging cost on the hot path.
+    logController: new LogController({ disableRequestLogging: true }),
+    https: { key: deps.tls.key, cert: deps.tls.cert, minVersion: 'TLSv1.2' },
+    bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    connectionTimeout: REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    maxRequestsPerSocket: MAX_REQUESTS_PER_SOCKET,
+    // Close idle keep-alive connections at close(); in-flight requests still finish.
+    forceCloseConnections: 'idle',
+  });
+  // Reviews are JSON; fastify's text/plain parser would let other bodies through to 400
+  // where 415 says what is wrong.
+  app.removeContentTypeParser('text/plain');
+
+  app.addHook('onRequest', (_request, reply, done) => {
+    // Draining: the apiserver keeps reusing keep-alive connections to a terminating pod
+    // (kubernetes/kubernetes#127335), so each answer tells it to dial a new one, which the
+    // Service sends to a replica that is not going away.
+    if (deps.draining()) void reply.header('connection', 'close');
+    done();
+  });
+
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const status = statusOf(error);
+    if (request.routeOptions.url === '/mutate') deps.metrics.recordRejected(status);
+    if (status === 500) deps.logger.error({ err: error }, 'request failed');
+    return reply.code(status).send({
+      code: error.code,
+      message: status === 500 ? 'internal error' : error.message,
+    });
+  });
+
+  app.post('/mutate', (request, reply) => {
+    const parsed = parseReview(request.body);
+    if (!parsed.ok) {
+      deps.metrics.recordRejected(400);
+      return reply.code(400).send({ code: 'TANDEM_ERR_INPUT', message: parsed.message });
+    }
+    const { apiVersion, request: review } = parsed.review;
+    let admission: ReturnType<typeof admitPod>;
+    try {
+      admission = admitPod(review, deps);
+    } catch (error) {
+      // admitPod answers its own failures; this is the last guard that still echoes the uid.
+      admission = {
+        answer: errored(500, 'tandem failed on this review'),
+        result: 'errored',
+        injected: [],
+        pod: '',
+        error,
+      };
+    }
+    const seconds = reply.elapsedTime / 1000;
+    deps.metrics.recordAdmission(admission.result, review.dryRun, seconds);
+    if (admission.injected.length > 0) {
+      deps.metrics.recordInjections(admission.injected, review.dryRun);
+    }
+    const line = {
+      uid: review.uid,
+      namespace: review.namespace,
+      pod: admission.pod,
+      policies: admission.injected,
+      result: admission.result,
+      durationMs: reply.elapsedTime,
+      dryRun: review.dryRun,
+    };
+    if (admission.result === 'errored') {
+      deps.logger.warn(
+        { ...line, message: admission.answer.status?.message, err: admission.error },
+        'admission',
+      );
+    } else {
+      deps.logger.info(line, 'admission');
+    }
+    return reply.send(encodeReview(apiVersion, review.uid, admission.answer));
+  });
+
+  app.get('/healthz', (_request, reply) => reply.send({ alive: true }));
+
+  app.get('/readyz', (_request, reply) => {
+    const report = deps.readiness();
+    return reply.code(report.ready ? 200 : 503).send(report);
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await deps.metrics.registry.metrics();
+    return reply.type(deps.metrics.registry.contentType).send(text);
+  });
+
+  return app;
+}
+
+/** WebhookApp is what buildApp returns. */
+export type WebhookApp = ReturnType<typeof buildApp>;
