@@ -5,9 +5,13 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ParseArgsConfig } from 'node:util';
 import type { Document } from 'yaml';
-import { PolicyLoadError, TandemError } from '../errors.ts';
+import { parseArgs } from 'node:util';
+import { TandemError } from '../errors.ts';
 import { isJsonObject, type JsonObject } from '../json.ts';
-import type { SidecarMode } from '../policy/compile.ts';
+import type { PolicySet, SidecarMode } from '../policy/compile.ts';
+import { loadPolicies } from '../policy/load.ts';
+import { parseManifests, readManifestText, type ManifestDocument } from './documents.ts';
+import { reportFailure } from './failure.ts';
 import type { InjectContext } from '../inject/types.ts';
 import { findPodTemplate, workloadNamespace } from '../inject/workloads.ts';
 
@@ -74,15 +78,47 @@ export function workloadPod(document: Document, defaultNamespace: string): Workl
   };
 }
 
-/** reportFailure prints an error the way a shell user expects and returns the exit code. */
-export function reportFailure(verb: string, error: unknown): number {
-  if (error instanceof PolicyLoadError) {
-    process.stderr.write(`tandem ${verb}: ${error.message}\n`);
-    return 1;
+/** OfflineRun is what both offline verbs work on once their flags are read. */
+export interface OfflineRun {
+  readonly source: string;
+  readonly defaultNamespace: string;
+  readonly sidecarMode: SidecarMode;
+  readonly policies: PolicySet;
+  readonly documents: readonly ManifestDocument[];
+}
+
+/**
+ * runOfflineVerb reads the flags both offline verbs share, loads the policies and the
+ * manifests, and hands them to `body`; failures become messages and exit codes.
+ */
+export async function runOfflineVerb(
+  verb: string,
+  help: string,
+  args: string[],
+  body: (run: OfflineRun) => number,
+): Promise<number> {
+  try {
+    const { values } = parseArgs({ args, options: OFFLINE_OPTIONS, strict: true });
+    if (values.help === true) {
+      process.stdout.write(help);
+      return 0;
+    }
+    if (values.filename === undefined) {
+      process.stderr.write(`tandem ${verb}: -f FILE is required\n\n${help}`);
+      return 2;
+    }
+    const sidecarMode = parseSidecarMode(values['sidecar-mode']);
+    const policies = await loadPolicies(values.policies);
+    const text = await readManifestText(values.filename);
+    const documents = parseManifests(text, values.filename);
+    return body({
+      source: values.filename,
+      defaultNamespace: values.namespace,
+      sidecarMode,
+      policies,
+      documents,
+    });
+  } catch (error) {
+    return reportFailure(verb, help, error);
   }
-  if (error instanceof TandemError) {
-    process.stderr.write(`tandem ${verb}: ${error.message}\n`);
-    return error.code === 'TANDEM_ERR_CONFIG' ? 2 : 1;
-  }
-  throw error;
 }

@@ -6,7 +6,8 @@
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import type { SidecarModeSetting } from '../admission/pod.ts';
-import { PolicyLoadError, TandemError, formatPolicyIssue } from '../errors.ts';
+import { TandemError } from '../errors.ts';
+import { reportFailure } from './failure.ts';
 import type { NamespaceDirectory } from '../kube/namespaces.ts';
 import { DEFAULT_BODY_LIMIT } from '../server/app.ts';
 import { readNamespaceLabels, staticNamespaceDirectory } from '../server/static-namespaces.ts';
@@ -173,23 +174,6 @@ export async function run(args: string[]): Promise<number> {
     }
     return await serve(values);
   } catch (error) {
-    if (error instanceof PolicyLoadError) {
-      process.stderr.write(`tandem serve: cannot start, the policies have problems:\n`);
-      for (const issue of error.issues) process.stderr.write(`  ${formatPolicyIssue(issue)}\n`);
-      return 1;
-    }
-    if (error instanceof TandemError) {
-      process.stderr.write(`tandem serve: ${error.message}\n`);
-      return error.code === 'TANDEM_ERR_CONFIG' ? 2 : 1;
-    }
-    if (
-      error instanceof TypeError &&
-      'code' in error &&
-      String(error.code).startsWith('ERR_PARSE_ARGS')
-    ) {
-      process.stderr.write(`tandem serve: ${error.message}\n\n${HELP}`);
-      return 2;
-    }
-    throw error;
+    return reportFailure('serve', HELP, error);
   }
 }

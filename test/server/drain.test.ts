@@ -163,7 +163,7 @@ t.test('start-up with broken policies is fatal and prints every issue', async (t
   ];
   if (child.exitCode === null) child.kill('SIGKILL');
   t.equal(code, 1);
-  t.match(stderr, /cannot start, the policies have problems/);
+  t.match(stderr, /tandem serve: the policies have problems:/);
   t.match(stderr, /bad-name\.yaml:\d+:\d+:/, 'issues name file and line');
 });
 

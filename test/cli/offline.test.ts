@@ -1,0 +1,103 @@
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { REPO_ROOT } from '../fixtures/corpus.ts';
+
+const EXAMPLE = path.join(REPO_ROOT, 'examples', 'deployment.yaml');
+
+/** tandem runs the real command line in a real process. */
+function tandem(args: string[], input?: string) {
+  const result = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'tandem.js'), ...args], {
+    cwd: REPO_ROOT,
+    input,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+t.test('tandem inject prints the injected Deployment and passes other documents through', (t) => {
+  const { code, stdout, stderr } = tandem(['inject', '-f', EXAMPLE]);
+  t.equal(code, 0, stderr);
+  const documents = parseAllDocuments(stdout).map(
+    (d) => d.toJS() as { kind: string; spec: Record<string, unknown> },
+  );
+  t.same(
+    documents.map((d) => d.kind),
+    ['Deployment', 'Service'],
+  );
+  const template = (documents[0]?.spec.template ?? {}) as {
+    spec: { initContainers: { name: string }[] };
+  };
+  t.same(
+    template.spec.initContainers.map((c) => c.name),
+    ['tandem-nutcracker-config', 'tandem-nutcracker', 'tandem-fluent-bit'],
+  );
+  t.match(stderr, /uses defaults for params/, 'warnings go to standard error');
+  t.end();
+});
+
+t.test('tandem inject over its own output changes nothing, reading standard input', (t) => {
+  const first = tandem(['inject', '-f', EXAMPLE]);
+  const second = tandem(['inject', '-f', '-'], first.stdout);
+  t.equal(second.code, 0, second.stderr);
+  t.equal(second.stdout, first.stdout);
+  t.end();
+});
+
+t.test(
+  'tandem inject writes nothing and exits 1 when a pod is denied, naming the document',
+  (t) => {
+    const manifest =
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    tandem.dev/inject: nope\nspec:\n  containers: [{name: a, image: a}]\n';
+    const { code, stdout, stderr } = tandem(['inject', '-f', '-'], manifest);
+    t.equal(code, 1);
+    t.equal(stdout, '');
+    t.match(
+      stderr,
+      /-: document 1 \(Pod\/p\): denied: tandem\.dev\/inject requests policy "nope", which does not exist/,
+    );
+    t.end();
+  },
+);
+
+t.test('tandem explain says why each policy applies or not', (t) => {
+  const { code, stdout } = tandem(['explain', '-f', EXAMPLE]);
+  t.equal(code, 0);
+  t.match(stdout, /Deployment\/cart \(namespace shop\):/);
+  t.match(stdout, /\+ redis-ambassador: inject \(requested in tandem\.dev\/inject\)/);
+  t.match(
+    stdout,
+    /- metrics-adapter: skip \(not requested in tandem\.dev\/inject and has no selector\)/,
+  );
+  t.match(stdout, /result: inject redis-ambassador, log-forwarder/);
+  t.end();
+});
+
+t.test('usage errors exit 2 with the help; --help exits 0', (t) => {
+  for (const verb of ['inject', 'explain']) {
+    t.equal(tandem([verb]).code, 2, `${verb} without -f`);
+    t.equal(tandem([verb, '-f', EXAMPLE, '--bogus']).code, 2, `${verb} with an unknown flag`);
+    t.equal(
+      tandem([verb, '-f', EXAMPLE, '--sidecar-mode', 'sideways']).code,
+      2,
+      `${verb} with a bad mode`,
+    );
+    const help = tandem([verb, '--help']);
+    t.equal(help.code, 0);
+    t.match(help.stdout, /--sidecar-mode/);
+  }
+  t.equal(tandem(['frobnicate']).code, 2, 'an unknown verb');
+  t.end();
+});
+
+t.test('a missing file and broken policies are errors that say what and where', (t) => {
+  const missing = tandem(['inject', '-f', 'no-such.yaml']);
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /cannot read no-such\.yaml/);
+  const broken = tandem(['inject', '-f', EXAMPLE, '--policies', 'test/fixtures/policies/broken']);
+  t.equal(broken.code, 1);
+  t.match(broken.stderr, /bad-name\.yaml:4:9: metadata\.name:/);
+  t.end();
+});
