@@ -45,7 +45,7 @@ export function run(args: string[]): Promise<number> {
       const workload = workloadPod(document, input.defaultNamespace);
       if (workload === undefined) continue;
       pods += 1;
-      const context = offlineContext(workload.namespace, input.sidecarMode);
+      const context = offlineContext(workload.namespace, input.sidecarMode, input.namespaces);
       const explanation = explainPod(workload.pod, input.policies, context);
       if (explanation.result.outcome === 'denied') denied += 1;
       const name = `${workloadName(workload.document)} (namespace ${workload.namespace})`;

@@ -7,6 +7,7 @@ import jsonpatch from 'fast-json-patch';
 import type { ManifestDocument } from './documents.ts';
 import { injectPod } from '../inject/engine.ts';
 import { workloadName } from '../inject/workloads.ts';
+import type { NamespaceDirectory } from '../kube/namespaces.ts';
 import type { PolicySet, SidecarMode } from '../policy/compile.ts';
 import { offlineContext, workloadPod } from './offline.ts';
 
@@ -15,6 +16,7 @@ export interface ManifestOptions {
   readonly source: string;
   readonly defaultNamespace: string;
   readonly sidecarMode: SidecarMode;
+  readonly namespaces: NamespaceDirectory;
 }
 
 /** ManifestResult is the documents to write, or the denials that stop the write. */
@@ -47,7 +49,7 @@ export function injectManifests(
       continue;
     }
     const where = `${options.source}: document ${index + 1} (${workloadName(workload.document)})`;
-    const context = offlineContext(workload.namespace, options.sidecarMode);
+    const context = offlineContext(workload.namespace, options.sidecarMode, options.namespaces);
     const result = injectPod(workload.pod, policies, context);
     for (const warning of result.warnings) warnings.push(`${where}: ${warning}`);
     if (result.outcome === 'denied') {

@@ -14,12 +14,15 @@ import { parseManifests, readManifestText, type ManifestDocument } from './docum
 import { reportFailure } from './failure.ts';
 import type { InjectContext } from '../inject/types.ts';
 import { findPodTemplate, workloadNamespace } from '../inject/workloads.ts';
+import { NAMESPACE_NAME_LABEL, type NamespaceDirectory } from '../kube/namespaces.ts';
+import { readNamespaceLabelsFile, staticNamespaces } from '../kube/static-namespaces.ts';
 
 /** OFFLINE_OPTIONS are the flags both offline verbs take. */
 export const OFFLINE_OPTIONS = {
   filename: { type: 'string', short: 'f' },
   policies: { type: 'string', default: process.env.TANDEM_POLICIES ?? 'policies' },
   namespace: { type: 'string', short: 'n', default: 'default' },
+  'namespace-labels': { type: 'string', default: process.env.TANDEM_NAMESPACE_LABELS ?? '' },
   'sidecar-mode': { type: 'string', default: process.env.TANDEM_SIDECAR_MODE ?? 'native' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
@@ -28,12 +31,16 @@ export const OFFLINE_OPTIONS = {
 export const OFFLINE_HELP = `  -f, --filename FILE    manifests to read, '-' for standard input (required)
       --policies DIR     policies directory (env TANDEM_POLICIES, default: policies)
   -n, --namespace NS     namespace for documents that name none (default: default)
+      --namespace-labels FILE
+                         YAML map of namespace to labels, for namespaceSelector and the
+                         Pod Security level (env TANDEM_NAMESPACE_LABELS)
       --sidecar-mode M   native (init containers with restartPolicy: Always, Kubernetes
                          1.29+) or classic (env TANDEM_SIDECAR_MODE, default: native)
   -h, --help             show this help
 
-Namespace labels are not known offline: each namespace is taken to carry only its
-kubernetes.io/metadata.name label, as every namespace does in a cluster.
+Offline there is no cluster to ask for namespace labels: a namespace missing from
+--namespace-labels carries only its kubernetes.io/metadata.name label, as every
+namespace does in a cluster.
 `;
 
 /** parseSidecarMode checks the --sidecar-mode flag. */
@@ -46,12 +53,18 @@ export function parseSidecarMode(value: string): SidecarMode {
 }
 
 /** offlineContext is the engine's context for a document outside a cluster. */
-export function offlineContext(namespace: string, sidecarMode: SidecarMode): InjectContext {
+export function offlineContext(
+  namespace: string,
+  sidecarMode: SidecarMode,
+  namespaces: NamespaceDirectory,
+): InjectContext {
+  const info = namespaces.lookup(namespace);
   return {
     namespace,
-    namespaceLabels: { 'kubernetes.io/metadata.name': namespace },
+    namespaceLabels: info?.labels ?? { [NAMESPACE_NAME_LABEL]: namespace },
     sidecarMode,
     nativeSidecarsSupported: true,
+    podSecurityLevel: info?.podSecurityLevel,
   };
 }
 
@@ -83,6 +96,7 @@ export interface OfflineRun {
   readonly source: string;
   readonly defaultNamespace: string;
   readonly sidecarMode: SidecarMode;
+  readonly namespaces: NamespaceDirectory;
   readonly policies: PolicySet;
   readonly documents: readonly ManifestDocument[];
 }
@@ -108,6 +122,10 @@ export async function runOfflineVerb(
       return 2;
     }
     const sidecarMode = parseSidecarMode(values['sidecar-mode']);
+    const labelsFile = values['namespace-labels'];
+    const namespaces = staticNamespaces(
+      labelsFile === '' ? {} : await readNamespaceLabelsFile(labelsFile),
+    );
     const policies = await loadPolicies(values.policies);
     const text = await readManifestText(values.filename);
     const documents = parseManifests(text, values.filename);
@@ -115,6 +133,7 @@ export async function runOfflineVerb(
       source: values.filename,
       defaultNamespace: values.namespace,
       sidecarMode,
+      namespaces,
       policies,
       documents,
     });

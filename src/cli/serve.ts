@@ -8,9 +8,9 @@ import { pino, type Logger } from 'pino';
 import type { SidecarModeSetting } from '../admission/pod.ts';
 import { TandemError } from '../errors.ts';
 import { reportFailure } from './failure.ts';
-import type { NamespaceDirectory } from '../kube/namespaces.ts';
+import { connectToCluster, type ClusterConnection } from '../kube/connect.ts';
+import { readNamespaceLabelsFile, staticNamespaces } from '../kube/static-namespaces.ts';
 import { DEFAULT_BODY_LIMIT } from '../server/app.ts';
-import { readNamespaceLabels, staticNamespaceDirectory } from '../server/static-namespaces.ts';
 import { startWebhook, type RunningWebhook } from '../server/webhook.ts';
 
 const env = process.env;
@@ -91,14 +91,25 @@ function parseSidecarModeSetting(value: string): SidecarModeSetting {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
 
-async function namespaceDirectory(values: Values): Promise<NamespaceDirectory> {
-  if (!values['no-cluster']) {
-    throw configError(
-      'cluster mode not wired yet: run with --no-cluster (namespace labels from --namespace-labels)',
-    );
-  }
+/**
+ * clusterSide gives the server its namespaces and sidecar settings: from the cluster, or
+ * with --no-cluster from a labels file, assuming native sidecars (on by default in every
+ * Kubernetes still supported, 1.29 and later) unless the flag says classic.
+ */
+async function clusterSide(values: Values, logger: Logger): Promise<ClusterConnection> {
+  const mode = parseSidecarModeSetting(values['sidecar-mode']);
+  if (!values['no-cluster']) return connectToCluster(mode, logger);
   const file = values['namespace-labels'];
-  return staticNamespaceDirectory(file === '' ? {} : await readNamespaceLabels(file));
+  logger.info(
+    { namespaceLabels: file === '' ? null : file },
+    'no cluster: namespace labels come from --namespace-labels, else only kubernetes.io/metadata.name',
+  );
+  const table = file === '' ? {} : await readNamespaceLabelsFile(file);
+  return {
+    namespaces: staticNamespaces(table),
+    sidecars: { mode, nativeSupported: true },
+    close: () => Promise.resolve(),
+  };
 }
 
 function tlsFiles(values: Values): { certFile: string; keyFile: string } | undefined {
@@ -142,18 +153,14 @@ async function serve(values: Values): Promise<number> {
   }
   const logger = pino({ level, base: { service: 'tandem' } });
   const signal = waitForSignal(logger);
+  const cluster = await clusterSide(values, logger);
   const webhook = await startWebhook({
     host: values.host,
     port: parseInteger('port', values.port, { min: 0, max: 65535 }),
     policiesDir: values.policies,
     tls: tlsFiles(values),
-    namespaces: await namespaceDirectory(values),
-    // Outside a cluster there is no version to ask; every supported Kubernetes (1.29+)
-    // has native sidecars on by default.
-    sidecars: {
-      mode: parseSidecarModeSetting(values['sidecar-mode']),
-      nativeSupported: true,
-    },
+    namespaces: cluster.namespaces,
+    sidecars: cluster.sidecars,
     graceMs: parseInteger('grace-period', values['grace-period'], { min: 0, max: 3600 }) * 1000,
     bodyLimit: parseInteger('body-limit', values['body-limit'], { min: 1024, max: 2 ** 30 }),
     logger,
@@ -161,6 +168,7 @@ async function serve(values: Values): Promise<number> {
   printLocalHelp(webhook);
   await signal;
   await webhook.drain();
+  await cluster.close();
   return 0;
 }
 

@@ -19,3 +19,22 @@ export interface NamespaceDirectory {
   /** synced is true once the directory has a complete view (always true for a static one). */
   readonly synced: boolean;
 }
+
+/** POD_SECURITY_ENFORCE_LABEL is the namespace label Pod Security admission enforces. */
+export const POD_SECURITY_ENFORCE_LABEL = 'pod-security.kubernetes.io/enforce';
+
+/** NAMESPACE_NAME_LABEL is the label the apiserver sets on every namespace (since 1.21). */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+/**
+ * namespaceInfo builds what tandem keeps of a namespace from its labels. An enforce label
+ * whose value is not a level counts as `restricted`, as Pod Security admission reads it
+ * (pod-security-admission's `PolicyToEvaluate`: "If labels cannot be parsed correctly, the
+ * values of restricted and latest are used").
+ */
+export function namespaceInfo(labels: Readonly<Record<string, string>>): NamespaceInfo {
+  const level = labels[POD_SECURITY_ENFORCE_LABEL];
+  if (level === undefined) return { labels, podSecurityLevel: undefined };
+  const known = level === 'privileged' || level === 'baseline' || level === 'restricted';
+  return { labels, podSecurityLevel: known ? level : 'restricted' };
+}

@@ -101,3 +101,28 @@ t.test('a missing file and broken policies are errors that say what and where', 
   t.match(broken.stderr, /bad-name\.yaml:4:9: metadata\.name:/);
   t.end();
 });
+
+t.test('--namespace-labels gives offline runs the labels a namespaceSelector needs', async (t) => {
+  const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const dir = await mkdtemp(path.join(tmpdir(), 'tandem-ns-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(
+    path.join(dir, 'prod-only.yaml'),
+    'apiVersion: tandem.dev/v1alpha1\nkind: SidecarPolicy\nmetadata: {name: prod-only}\nspec:\n  pattern: adapter\n  namespaceSelector: {matchLabels: {env: prod}}\n  containers: [{name: prod-adapter, image: registry.example/adapter:1}]\n',
+  );
+  const labels = `${dir}.labels.yaml`;
+  t.teardown(() => rm(labels, { force: true }));
+  await writeFile(labels, 'shop: {env: prod}\n');
+  const pod =
+    'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: shop\n  annotations: {tandem.dev/inject: prod-only}\nspec:\n  containers: [{name: a, image: a}]\n';
+  const without = tandem(['explain', '-f', '-', '--policies', dir], pod);
+  t.equal(without.code, 1);
+  t.match(without.stdout, /namespace "shop" may not use/);
+  const labelled = tandem(
+    ['explain', '-f', '-', '--policies', dir, '--namespace-labels', labels],
+    pod,
+  );
+  t.equal(labelled.code, 0, labelled.stderr);
+  t.match(labelled.stdout, /result: inject prod-only/);
+});

@@ -5,6 +5,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { Document, parseAllDocuments } from 'yaml';
 import { parseManifests } from '../../src/cli/documents.ts';
 import { injectManifests } from '../../src/cli/manifests.ts';
+import { staticNamespaces } from '../../src/kube/static-namespaces.ts';
 import { findPodTemplate } from '../../src/inject/workloads.ts';
 import { isJsonObject } from '../../src/json.ts';
 import { loadPolicies } from '../../src/policy/load.ts';
@@ -75,6 +76,7 @@ if (files.length === 0) {
       source,
       defaultNamespace: 'default',
       sidecarMode,
+      namespaces: staticNamespaces({}),
     });
 
   t.test(

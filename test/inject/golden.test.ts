@@ -5,6 +5,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { parseManifests } from '../../src/cli/documents.ts';
 import { injectManifests } from '../../src/cli/manifests.ts';
+import { staticNamespaces } from '../../src/kube/static-namespaces.ts';
 import { injectPod } from '../../src/inject/engine.ts';
 import type { InjectContext } from '../../src/inject/types.ts';
 import { loadPolicies } from '../../src/policy/load.ts';
@@ -86,6 +87,7 @@ for (const entry of cases) {
       source: INPUT,
       defaultNamespace: namespace,
       sidecarMode: ctx.sidecarMode,
+      namespaces: staticNamespaces({}),
     });
     t.same(offline.denials, []);
     t.same(parse(offline.documents.join('---\n')), injected, 'tandem inject writes the same pod');

@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import t, { type Test } from 'tap';
 import { buildApp } from '../../src/server/app.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
-import { staticNamespaceDirectory } from '../../src/server/static-namespaces.ts';
+import { staticNamespaces } from '../../src/kube/static-namespaces.ts';
 import {
   makePair,
   send,
@@ -137,7 +137,7 @@ t.test('a bug in the engine still answers a review with the uid and code 500', a
       if (broken) throw new Error('boom');
       return policies;
     },
-    namespaces: staticNamespaceDirectory({}),
+    namespaces: staticNamespaces({}),
     sidecars: { mode: 'native', nativeSupported: true },
     logger,
     metrics: createMetrics(new Registry()),

@@ -3,7 +3,7 @@ import jsonpatch, { type Operation } from 'fast-json-patch';
 import { Pod } from 'kubernetes-models/v1';
 import t from 'tap';
 import type { AdmissionVersion } from '../../src/admission/review.ts';
-import { staticNamespaceDirectory } from '../../src/server/static-namespaces.ts';
+import { staticNamespaces } from '../../src/kube/static-namespaces.ts';
 import { sendReview, startHarness, type Reply } from '../fixtures/reviews/harness.ts';
 import { exampleReview, plainPod, redisPod, reviewFor } from '../fixtures/reviews/reviews.ts';
 
@@ -129,7 +129,7 @@ t.test('a denial is allowed:false with code 403 and the engine reason as message
 t.test('the namespace comes from request.namespace, not the pod', async (t) => {
   // A policy limited to one namespace by label: only request.namespace can tell.
   const harness = await startHarness(t, {
-    namespaces: staticNamespaceDirectory({ shop: { team: 'shop' } }),
+    namespaces: staticNamespaces({ shop: { team: 'shop' } }),
   });
   const reply = await sendReview(harness, reviewFor(redisPod(), { namespace: 'shop' }));
   const response = responseOf(reply);

@@ -1,0 +1,69 @@
+/**
+ * A NamespaceDirectory from a fixed table, for runs without a cluster
+ * (`tandem serve --no-cluster`, `tandem inject`): the labels come from a YAML file, a map
+ * of namespace → labels, instead of the apiserver.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
+import { TandemError } from '../errors.ts';
+import { isJsonObject } from '../json.ts';
+import {
+  NAMESPACE_NAME_LABEL,
+  namespaceInfo,
+  type NamespaceDirectory,
+  type NamespaceInfo,
+} from './namespaces.ts';
+
+/** NamespaceLabelTable maps a namespace's name to its labels. */
+export type NamespaceLabelTable = Readonly<Record<string, Readonly<Record<string, string>>>>;
+
+/**
+ * staticNamespaces answers from `table`; it is synced from the start. Each namespace also
+ * gets the `kubernetes.io/metadata.name` label, which the apiserver puts on all of them,
+ * so the table need not. A namespace not in the table is `undefined`.
+ */
+export function staticNamespaces(table: NamespaceLabelTable): NamespaceDirectory {
+  const infos = new Map<string, NamespaceInfo>();
+  for (const [name, labels] of Object.entries(table)) {
+    infos.set(name, namespaceInfo({ ...labels, [NAMESPACE_NAME_LABEL]: name }));
+  }
+  return { lookup: (name) => infos.get(name), synced: true };
+}
+
+function configError(message: string, cause?: unknown): TandemError {
+  return new TandemError('TANDEM_ERR_CONFIG', message, cause === undefined ? {} : { cause });
+}
+
+/**
+ * readNamespaceLabelsFile reads a YAML map of namespace → labels (a namespace with no
+ * labels may be `~` or `{}`). An empty file is an empty table; anything else that is not
+ * such a map throws TANDEM_ERR_CONFIG naming the file and the namespace.
+ */
+export async function readNamespaceLabelsFile(
+  path: string,
+): Promise<Record<string, Record<string, string>>> {
+  let data: unknown;
+  try {
+    data = parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw configError(`cannot read namespace labels from ${path}`, error);
+  }
+  if (data === null || data === undefined) return {};
+  if (!isJsonObject(data)) throw configError(`${path}: expected a map of namespace to labels`);
+  const table: Record<string, Record<string, string>> = {};
+  for (const [namespace, labels] of Object.entries(data)) {
+    if (labels === null) {
+      table[namespace] = {};
+      continue;
+    }
+    const entries = isJsonObject(labels) ? Object.entries(labels) : undefined;
+    const strings = entries?.filter(
+      (entry): entry is [string, string] => typeof entry[1] === 'string',
+    );
+    if (entries === undefined || strings === undefined || strings.length !== entries.length) {
+      throw configError(`${path}: the labels of namespace "${namespace}" must be a map of strings`);
+    }
+    table[namespace] = Object.fromEntries(strings);
+  }
+  return table;
+}

@@ -1,0 +1,116 @@
+/**
+ * The cluster's version, asked once at start, and what it means for sidecars: native
+ * sidecars (init containers with `restartPolicy: Always`, KEP-753) are on by default
+ * from Kubernetes 1.29. An older apiserver drops the field it does not know, and the
+ * "sidecar" becomes an init container that never exits, so the pod never starts.
+ */
+import { VersionApi, type KubeConfig, type VersionInfo } from '@kubernetes/client-node';
+import { TandemError } from '../errors.ts';
+import type { SidecarMode } from '../policy/compile.ts';
+
+/** ClusterVersion is a parsed Kubernetes version; `text` is what the server said. */
+export interface ClusterVersion {
+  readonly major: number;
+  readonly minor: number;
+  readonly text: string;
+}
+
+/** SidecarModeFlag is `--sidecar-mode`: `auto` takes native where the cluster has it. */
+export type SidecarModeFlag = SidecarMode | 'auto';
+
+/** SidecarDecision is what the engine's context gets, and a warning for the start-up log. */
+export interface SidecarDecision {
+  readonly sidecarMode: SidecarMode;
+  readonly nativeSidecarsSupported: boolean;
+  readonly warning: string | undefined;
+}
+
+// Native sidecars: alpha behind a gate in 1.28, on by default from 1.29 (beta), GA in 1.33.
+const NATIVE_SIDECARS_SINCE = { major: 1, minor: 29 } as const;
+
+/** leadingNumber reads "29" from "29", "29+" (GKE, EKS) or "29-gke.1"; else undefined. */
+function leadingNumber(text: string | undefined): number | undefined {
+  const match = /^\s*(\d+)/.exec(text ?? '');
+  return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+
+/**
+ * parseClusterVersion reads `/version`. Managed clusters decorate `minor` ("29+"), so
+ * only its leading digits count, and `gitVersion` ("v1.29.3-eks-…") is the fallback when
+ * `major` or `minor` are unreadable. When the apiserver emulates an older version
+ * (`emulationMajor`/`emulationMinor`, compatibility versions since 1.31), its features
+ * are that version's, so the emulated version is the one returned.
+ */
+export function parseClusterVersion(
+  info: Partial<
+    Pick<VersionInfo, 'major' | 'minor' | 'gitVersion' | 'emulationMajor' | 'emulationMinor'>
+  >,
+): ClusterVersion | undefined {
+  const text = info.gitVersion ?? `${info.major ?? '?'}.${info.minor ?? '?'}`;
+  const emulated = [leadingNumber(info.emulationMajor), leadingNumber(info.emulationMinor)];
+  const own = [leadingNumber(info.major), leadingNumber(info.minor)];
+  const git = /^v?(\d+)\.(\d+)/.exec(info.gitVersion ?? '');
+  const fromGit = [leadingNumber(git?.[1]), leadingNumber(git?.[2])];
+  for (const [major, minor] of [emulated, own, fromGit]) {
+    if (major !== undefined && minor !== undefined) return { major, minor, text };
+  }
+  return undefined;
+}
+
+/** supportsNativeSidecars is true from Kubernetes 1.29, where the feature is on by default. */
+export function supportsNativeSidecars(version: ClusterVersion): boolean {
+  if (version.major !== NATIVE_SIDECARS_SINCE.major) {
+    return version.major > NATIVE_SIDECARS_SINCE.major;
+  }
+  return version.minor >= NATIVE_SIDECARS_SINCE.minor;
+}
+
+/**
+ * decideSidecars turns `--sidecar-mode` and the cluster's version into the engine's
+ * setting. A cluster before 1.29, or one whose version is unknown, never gets native
+ * sidecars, whatever the flag says: `native` there is downgraded to `classic`, with a
+ * warning, because the pod would otherwise hang.
+ */
+export function decideSidecars(
+  flag: SidecarModeFlag,
+  version: ClusterVersion | undefined,
+): SidecarDecision {
+  const supported = version !== undefined && supportsNativeSidecars(version);
+  if (supported) {
+    return {
+      sidecarMode: flag === 'auto' ? 'native' : flag,
+      nativeSidecarsSupported: true,
+      warning: undefined,
+    };
+  }
+  const which = version === undefined ? 'an unknown version' : `version ${version.text}`;
+  return {
+    sidecarMode: 'classic',
+    nativeSidecarsSupported: false,
+    warning:
+      flag === 'classic'
+        ? undefined
+        : `the cluster runs ${which}; native sidecars need 1.29 or later, so ` +
+          `${flag === 'native' ? '--sidecar-mode native is ignored and ' : ''}` +
+          'sidecars are injected as classic containers',
+  };
+}
+
+/**
+ * fetchClusterVersion asks the apiserver's `/version` (readable by every authenticated
+ * user through the system:public-info-viewer role, so no RBAC of tandem's own). It
+ * throws TANDEM_ERR_CLUSTER when the request fails; an unparsable answer is `undefined`.
+ */
+export async function fetchClusterVersion(
+  kubeConfig: KubeConfig,
+): Promise<ClusterVersion | undefined> {
+  let info: VersionInfo;
+  try {
+    info = await kubeConfig.makeApiClient(VersionApi).getCode();
+  } catch (error) {
+    throw new TandemError('TANDEM_ERR_CLUSTER', 'cannot read the cluster version (/version)', {
+      cause: error,
+    });
+  }
+  return parseClusterVersion(info);
+}
