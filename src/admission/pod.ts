@@ -4,8 +4,8 @@
  * labels and sidecar mode, and is gathered into the engine's context; then the engine,
  * the same one `tandem inject` runs, decides.
  */
-import type { V1Pod } from '@kubernetes/client-node';
 import { injectPod } from '../inject/engine.ts';
+import { readPod } from '../inject/pod-shape.ts';
 import type { InjectContext, InjectResult } from '../inject/types.ts';
 import { isJsonObject, type JsonValue } from '../json.ts';
 import type { NamespaceDirectory, NamespaceInfo } from '../kube/namespaces.ts';
@@ -61,34 +61,6 @@ export function isPodCreate(request: AdmissionRequest): boolean {
   );
 }
 
-function isStringMap(value: JsonValue | undefined): boolean {
-  if (value === undefined) return true;
-  return isJsonObject(value) && Object.values(value).every((v) => typeof v === 'string');
-}
-
-/**
- * readPod checks the few things the engine relies on before it trusts the object as a
- * V1Pod: an object, with metadata and spec objects and string maps for labels and
- * annotations. The apiserver has decoded the pod already, so failing here means the
- * request did not come from it.
- */
-export function readPod(object: JsonValue | undefined): { pod: V1Pod } | { problem: string } {
-  if (!isJsonObject(object)) return { problem: 'request.object is not a JSON object' };
-  const metadata = object['metadata'] ?? {};
-  if (!isJsonObject(metadata)) return { problem: 'request.object.metadata is not an object' };
-  for (const key of ['labels', 'annotations']) {
-    if (!isStringMap(metadata[key])) {
-      return { problem: `request.object.metadata.${key} is not a map of strings` };
-    }
-  }
-  if (!isJsonObject(object['spec'])) return { problem: 'request.object.spec is not an object' };
-  const containers = object['spec']['containers'];
-  if (containers !== undefined && !Array.isArray(containers)) {
-    return { problem: 'request.object.spec.containers is not a list' };
-  }
-  return { pod: object as unknown as V1Pod };
-}
-
 /** podName is what a log line calls the pod: its name, else its generateName. */
 function podName(object: JsonValue | undefined, request: AdmissionRequest): string {
   if (request.name !== '') return request.name;
@@ -139,7 +111,7 @@ function answerFor(result: InjectResult): PodAdmission['answer'] {
 export function admitPod(request: AdmissionRequest, env: AdmitEnv): PodAdmission {
   const pod = podName(request.object, request);
   if (!isPodCreate(request)) return { answer: allowed(), result: 'allowed', injected: [], pod };
-  const read = readPod(request.object);
+  const read = readPod(request.object, 'request.object');
   if ('problem' in read) {
     return { answer: errored(400, read.problem), result: 'errored', injected: [], pod };
   }

@@ -41,10 +41,15 @@ export function run(args: string[]): Promise<number> {
   return runOfflineVerb('explain', HELP, args, (input) => {
     let denied = 0;
     let pods = 0;
-    for (const { document } of input.documents) {
+    for (const [index, { document }] of input.documents.entries()) {
       const workload = workloadPod(document, input.defaultNamespace);
       if (workload === undefined) continue;
       pods += 1;
+      if ('problem' in workload) {
+        process.stdout.write(`${input.source}: document ${index + 1}: ${workload.problem}\n`);
+        denied += 1;
+        continue;
+      }
       const context = offlineContext(workload.namespace, input.sidecarMode, input.namespaces);
       const explanation = explainPod(workload.pod, input.policies, context);
       if (explanation.result.outcome === 'denied') denied += 1;

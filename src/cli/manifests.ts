@@ -48,6 +48,10 @@ export function injectManifests(
       output.push(text);
       continue;
     }
+    if ('problem' in workload) {
+      denials.push(`${options.source}: document ${index + 1}: ${workload.problem}`);
+      continue;
+    }
     const where = `${options.source}: document ${index + 1} (${workloadName(workload.document)})`;
     const context = offlineContext(workload.namespace, options.sidecarMode, options.namespaces);
     const result = injectPod(workload.pod, policies, context);

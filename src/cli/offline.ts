@@ -13,6 +13,7 @@ import { loadPolicies } from '../policy/load.ts';
 import { parseManifests, readManifestText, type ManifestDocument } from './documents.ts';
 import { reportFailure } from './failure.ts';
 import type { InjectContext } from '../inject/types.ts';
+import { readPod } from '../inject/pod-shape.ts';
 import { findPodTemplate, workloadNamespace } from '../inject/workloads.ts';
 import { NAMESPACE_NAME_LABEL, type NamespaceDirectory } from '../kube/namespaces.ts';
 import { readNamespaceLabelsFile, staticNamespaces } from '../kube/static-namespaces.ts';
@@ -76,12 +77,23 @@ export interface WorkloadPod {
   readonly namespace: string;
 }
 
-/** workloadPod finds the pod in a parsed document, or undefined for other documents. */
-export function workloadPod(document: Document, defaultNamespace: string): WorkloadPod | undefined {
+/**
+ * workloadPod finds the pod in a parsed document: undefined for other documents, a
+ * problem for a pod template that is not shaped like one.
+ */
+export function workloadPod(
+  document: Document,
+  defaultNamespace: string,
+): WorkloadPod | { readonly problem: string } | undefined {
   const value: unknown = document.toJS();
   if (!isJsonObject(value)) return undefined;
   const template = findPodTemplate(value);
   if (template === undefined) return undefined;
+  const read = readPod(
+    { metadata: template.metadata ?? {}, spec: template.spec ?? null },
+    'the pod template',
+  );
+  if ('problem' in read) return { problem: read.problem };
   const pod = { metadata: template.metadata, spec: template.spec } as unknown as V1Pod;
   return {
     document: value,

@@ -13,6 +13,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { LoadedPolicy, SidecarMode } from '../policy/compile.ts';
 import { renderTemplate, type TemplateScope } from '../policy/template.ts';
+import { bookPodPorts, checkInjectedContainers } from './container-checks.ts';
 import { checkPodSecurity } from './pod-security.ts';
 import { withRestrictedDefaults } from './security-defaults.ts';
 import type { InjectionStatus } from './status.ts';
@@ -93,6 +94,7 @@ export function composeAdditions(
   }
   const takenVolumes = new Map<string, string>();
   for (const v of spec?.volumes ?? []) takenVolumes.set(v.name, ownerOf(v.name, status));
+  const ports = bookPodPorts(pod);
 
   const additions: Additions = {
     initContainers: [],
@@ -132,6 +134,15 @@ export function composeAdditions(
       }
       takenVolumes.set(v.name, `policy "${policy.name}" added`);
     }
+    const problem = checkInjectedContainers(
+      [
+        ...inits.map((container) => ({ container, init: true })),
+        ...sidecars.map((container) => ({ container, init: mode === 'native' })),
+      ],
+      new Set(takenVolumes.keys()),
+      ports,
+    );
+    if (problem !== undefined) return { ok: false, reason: `policy "${policy.name}": ${problem}` };
     if (context.podSecurityLevel !== undefined && context.podSecurityLevel !== 'privileged') {
       const violations = checkPodSecurity(
         { containers: [...inits, ...sidecars], volumes },

@@ -60,6 +60,24 @@ function targetContainers(
   return { ok: true, targets };
 }
 
+/**
+ * staleStatus finds what the status annotation names but the pod lacks: a pod edited
+ * after injection, or a status copied onto another pod. Trusting it would leave the pod
+ * without what it asked for, so the pod is denied with a way out.
+ */
+function staleStatus(pod: V1Pod, status: InjectionStatus): string | undefined {
+  const spec = pod.spec;
+  const containers = new Set(
+    [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].map((c) => c.name),
+  );
+  const volumes = new Set((spec?.volumes ?? []).map((v) => v.name));
+  const missing =
+    status.containers.find((name) => !containers.has(name)) ??
+    status.volumes.find((name) => !volumes.has(name));
+  if (missing === undefined) return undefined;
+  return `annotation ${STATUS_ANNOTATION} lists "${missing}", which the pod does not have; remove the annotation to inject again`;
+}
+
 /** injectPod decides which policies apply to `pod` and returns the patch that adds them. */
 export function injectPod(pod: V1Pod, policies: PolicySet, context: InjectContext): InjectResult {
   return run(pod, policies, context, false).result;
@@ -80,6 +98,8 @@ function run(
   const parsed = parseStatus(annotations[STATUS_ANNOTATION]);
   if (!parsed.ok) return { decisions: [], result: denied(parsed.message) };
   const status = parsed.status;
+  const stale = staleStatus(pod, status);
+  if (stale !== undefined) return { decisions: [], result: denied(stale) };
   const selection = selectPolicies(
     { annotations, labels: pod.metadata?.labels ?? {}, status },
     policies,
@@ -91,26 +111,26 @@ function run(
   }
   const { decisions } = selection;
   const warnings = [...selection.warnings];
-  if (selection.selected.length === 0) {
+  let selected = selection.selected;
+  if (pod.spec?.os?.name === 'windows') {
+    if (selected.some((s) => s.reason === 'annotation')) {
+      const reason = 'tandem injects Linux containers, and this is a Windows pod (spec.os.name)';
+      return { decisions, result: denied(reason, warnings) };
+    }
+    // Automatic policies simply do not apply to Windows pods.
+    selected = [];
+  }
+  if (selected.length === 0) {
     return { decisions, result: { outcome: 'unchanged', warnings } };
   }
   if (!Array.isArray(pod.spec?.containers)) {
     return { decisions, result: denied('the pod has no spec.containers to inject into', warnings) };
   }
-  if (pod.spec.os?.name === 'windows') {
-    return {
-      decisions,
-      result: denied(
-        'tandem injects Linux containers, and this is a Windows pod (spec.os.name)',
-        warnings,
-      ),
-    };
-  }
   const targets = targetContainers(pod, status);
   if (!targets.ok) return { decisions, result: denied(targets.reason, warnings) };
 
   const inputs: PolicyInput[] = [];
-  for (const { policy } of selection.selected) {
+  for (const { policy } of selected) {
     const params = resolveParams(policy, annotations);
     if (!params.ok) return { decisions, result: denied(params.reason, warnings) };
     warnings.push(...params.warnings);
@@ -136,7 +156,7 @@ function run(
     // Keeps `kubectl logs` and `kubectl exec` on the app rather than asking which container.
     additions.annotations[DEFAULT_CONTAINER_ANNOTATION] = firstApp;
   }
-  const injected = selection.selected.map(({ policy, reason }) => ({
+  const injected = selected.map(({ policy, reason }) => ({
     name: policy.name,
     hash: policy.hash,
     reason,

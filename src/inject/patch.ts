@@ -10,6 +10,15 @@ import type { Additions } from './compose.ts';
 
 const escape = jsonpatch.escapePathComponent;
 
+/**
+ * present tells whether a list or map is there to append to. A manifest may say
+ * `volumes:` with nothing after it, which parses to null: as good as absent, and a
+ * patch must then create it rather than append to it.
+ */
+function present(value: unknown): boolean {
+  return value !== undefined && value !== null;
+}
+
 /** appendAll adds `items` to the array at `path`, creating the array when absent. */
 function appendAll(
   ops: Operation[],
@@ -32,7 +41,7 @@ function annotationOps(ops: Operation[], pod: V1Pod, annotations: Record<string,
     return;
   }
   const existing = pod.metadata.annotations;
-  if (existing === undefined) {
+  if (existing === undefined || existing === null) {
     ops.push({ op: 'add', path: '/metadata/annotations', value: annotations });
     return;
   }
@@ -47,9 +56,9 @@ export function buildPatch(pod: V1Pod, additions: Additions): Operation[] {
   const ops: Operation[] = [];
   const spec = pod.spec;
   annotationOps(ops, pod, additions.annotations);
-  appendAll(ops, '/spec/volumes', spec?.volumes !== undefined, additions.volumes);
+  appendAll(ops, '/spec/volumes', present(spec?.volumes), additions.volumes);
   if (additions.initContainers.length > 0) {
-    if (spec?.initContainers === undefined) {
+    if (!present(spec?.initContainers)) {
       ops.push({ op: 'add', path: '/spec/initContainers', value: additions.initContainers });
     } else {
       additions.initContainers.forEach((container, i) => {
@@ -62,13 +71,8 @@ export function buildPatch(pod: V1Pod, additions: Additions): Operation[] {
   for (const target of additions.appContainers) {
     const container = spec?.containers[target.index];
     const base = `/spec/containers/${target.index}`;
-    appendAll(
-      ops,
-      `${base}/volumeMounts`,
-      container?.volumeMounts !== undefined,
-      target.volumeMounts,
-    );
-    appendAll(ops, `${base}/env`, container?.env !== undefined, target.env);
+    appendAll(ops, `${base}/volumeMounts`, present(container?.volumeMounts), target.volumeMounts);
+    appendAll(ops, `${base}/env`, present(container?.env), target.env);
   }
   return ops;
 }

@@ -119,7 +119,10 @@ export function selectPolicies(
   }
 
   const requested = new Set(request.names);
-  for (const policy of policies.automatic) {
+  // Without explain, a policy that cannot match records nothing, so only the candidates
+  // the pod's labels point at need trying.
+  const automatic = explainAll ? policies.automatic : automaticCandidates(policies, input.labels);
+  for (const policy of automatic) {
     if (requested.has(policy.name)) continue;
     const selector = policy.spec.selector;
     if (selector === undefined) continue;
@@ -153,6 +156,27 @@ export function selectPolicies(
     }
   }
   return { outcome: 'selected', selected, warnings, decisions };
+}
+
+/**
+ * automaticCandidates returns, in name order, the automatic policies whose selector the
+ * labels could match: the unindexed ones, and those filed under one of the pod's labels.
+ */
+export function automaticCandidates(
+  policies: PolicySet,
+  labels: Readonly<Record<string, string>>,
+): readonly LoadedPolicy[] {
+  const { byLabel, unindexed, rank } = policies.automaticIndex;
+  if (byLabel.size === 0) return unindexed;
+  const candidates = [...unindexed];
+  for (const [key, value] of Object.entries(labels)) {
+    const filed = byLabel.get(key)?.get(value);
+    if (filed !== undefined) candidates.push(...filed);
+  }
+  if (candidates.length > unindexed.length) {
+    candidates.sort((a, b) => (rank.get(a) ?? 0) - (rank.get(b) ?? 0));
+  }
+  return candidates;
 }
 
 function skip(policy: LoadedPolicy, reason: string): PolicyDecision {

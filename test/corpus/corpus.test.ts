@@ -15,6 +15,9 @@ import { CORPUS_DIR, REPO_ROOT, corpusFiles } from '../fixtures/corpus.ts';
 const REQUEST = {
   'tandem.dev/inject': 'log-forwarder, redis-ambassador, metrics-adapter',
   'redis-ambassador.tandem.dev/upstreams': 'redis-0.cache:6379,redis-1.cache:6379',
+  // Many corpus pods are Redis servers on 6379 themselves: tandem denies a sidecar on a
+  // port the pod already uses, so the ambassador listens elsewhere here.
+  'redis-ambassador.tandem.dev/listenPort': '16379',
   'log-forwarder.tandem.dev/host': 'fluentd.logging.svc.cluster.local',
 };
 

@@ -395,3 +395,83 @@ t.test('a pod created by a controller has no name yet: pod.name renders its gene
   t.same(out.spec?.initContainers?.[0]?.args?.[2], '--pod=default/web-7d4b9c-');
   t.end();
 });
+
+t.test('a status that names containers the pod lacks is not trusted: the pod is denied', (t) => {
+  const forged = JSON.stringify({
+    policies: [{ name: 'shipper', hash: 'x', reason: 'annotation' }],
+    containers: ['shipper'],
+    volumes: ['shipper-logs'],
+  });
+  const result = run(appPod({ ...SHIPPER, 'tandem.dev/status': forged }));
+  t.match(denial(result), /tandem\.dev\/status lists "shipper", which the pod does not have/);
+  t.end();
+});
+
+t.test('a Windows pod is denied a requested policy; automatic ones just do not apply', (t) => {
+  const requested = appPod(SHIPPER);
+  if (requested.spec) requested.spec.os = { name: 'windows' };
+  t.match(denial(run(requested)), /Windows pod/);
+  const labelled = appPod({}, { mesh: 'enabled' });
+  if (labelled.spec) labelled.spec.os = { name: 'windows' };
+  t.same(run(labelled), { outcome: 'unchanged', warnings: [] });
+  t.end();
+});
+
+t.test('denies a sidecar port the pod already uses, naming both containers', (t) => {
+  const pod = appPod({ 'tandem.dev/inject': 'proxy', 'proxy.tandem.dev/port': '8080' });
+  t.match(
+    denial(run(pod)),
+    /policy "proxy": container "proxy" would listen on 8080\/TCP, which container "app" of the pod already uses/,
+  );
+  t.end();
+});
+
+t.test('denies a rendered port outside 1-65535', (t) => {
+  const pod = appPod({ 'tandem.dev/inject': 'proxy', 'proxy.tandem.dev/port': '70000' });
+  t.match(denial(run(pod)), /would listen on port 70000, outside 1-65535/);
+  t.end();
+});
+
+t.test('denies two mounts meeting at one path, and a mount of a volume nobody adds', (t) => {
+  const clash = policySet(`
+apiVersion: tandem.dev/v1alpha1
+kind: SidecarPolicy
+metadata: {name: twice}
+spec:
+  pattern: sidecar
+  params:
+    dir: {default: /a, pattern: '/[a-z]+'}
+  volumes: [{name: one, emptyDir: {}}, {name: two, emptyDir: {}}]
+  containers:
+    - name: twice
+      image: registry.example/x:1
+      volumeMounts: [{name: one, mountPath: /a}, {name: two, mountPath: '{{ params.dir }}'}]
+    - name: orphan
+      image: registry.example/x:1
+      volumeMounts: [{name: nowhere, mountPath: /n}]
+`);
+  const result = injectPod(appPod({ 'tandem.dev/inject': 'twice' }), clash, context());
+  t.match(denial(result), /policy "twice": container "twice" would mount \/a twice/);
+  const apart = injectPod(
+    appPod({ 'tandem.dev/inject': 'twice', 'twice.tandem.dev/dir': '/b' }),
+    clash,
+    context(),
+  );
+  t.match(
+    denial(apart),
+    /container "orphan" mounts volume "nowhere", which neither the pod nor a policy adds/,
+  );
+  t.end();
+});
+
+t.test('null lists and maps in a manifest are treated as absent', (t) => {
+  const pod = appPod(SHIPPER);
+  if (pod.spec) Object.assign(pod.spec, { volumes: null, initContainers: null });
+  if (pod.spec?.containers[0])
+    Object.assign(pod.spec.containers[0], { env: null, volumeMounts: null });
+  patched(t, run(pod), pod);
+  const bare = appPod({}, { mesh: 'enabled' });
+  if (bare.metadata) Object.assign(bare.metadata, { annotations: null });
+  patched(t, run(bare), bare);
+  t.end();
+});

@@ -1,0 +1,74 @@
+/**
+ * Checks on rendered containers that a param value can break even when the policy is
+ * sound: two mounts meeting at one path, a mount of a volume nobody adds, a port out of
+ * range or already in use in the pod. Each would otherwise reach the user as the API
+ * server's rejection, or as a container that cannot bind, with tandem's part unnamed.
+ */
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
+
+/** PortBook records which container of the pod listens on each port and protocol. */
+export type PortBook = Map<string, string>;
+
+function portKey(port: number, protocol: string | undefined): string {
+  return `${port}/${protocol ?? 'TCP'}`;
+}
+
+/** isLongRunning: app containers and native sidecars run alongside the app; plain init containers do not. */
+function isLongRunning(container: V1Container, init: boolean): boolean {
+  return !init || container.restartPolicy === 'Always';
+}
+
+/** bookPodPorts lists the ports the pod's running containers already declare. */
+export function bookPodPorts(pod: V1Pod): PortBook {
+  const book: PortBook = new Map();
+  const spec = pod.spec;
+  for (const [list, init] of [
+    [spec?.initContainers ?? [], true],
+    [spec?.containers ?? [], false],
+  ] as const) {
+    for (const container of list) {
+      if (!isLongRunning(container, init)) continue;
+      for (const port of container.ports ?? []) {
+        book.set(portKey(port.containerPort, port.protocol), container.name);
+      }
+    }
+  }
+  return book;
+}
+
+/**
+ * checkInjectedContainers returns why `containers` (one policy's, rendered, with
+ * `init` telling plain init containers apart) cannot join the pod, or undefined. It books
+ * their ports when they pass.
+ */
+export function checkInjectedContainers(
+  containers: readonly { container: V1Container; init: boolean }[],
+  volumes: ReadonlySet<string>,
+  ports: PortBook,
+): string | undefined {
+  for (const { container, init } of containers) {
+    const where = `container "${container.name}"`;
+    const paths = new Set<string>();
+    for (const mount of container.volumeMounts ?? []) {
+      if (!volumes.has(mount.name)) {
+        return `${where} mounts volume "${mount.name}", which neither the pod nor a policy adds`;
+      }
+      if (paths.has(mount.mountPath)) return `${where} would mount ${mount.mountPath} twice`;
+      paths.add(mount.mountPath);
+    }
+    for (const port of container.ports ?? []) {
+      const number = port.containerPort;
+      if (!Number.isInteger(number) || number < 1 || number > 65535) {
+        return `${where} would listen on port ${String(number)}, outside 1-65535`;
+      }
+      if (!isLongRunning(container, init)) continue;
+      const key = portKey(number, port.protocol);
+      const user = ports.get(key);
+      if (user !== undefined) {
+        return `${where} would listen on ${key}, which container "${user}" of the pod already uses`;
+      }
+      ports.set(key, container.name);
+    }
+  }
+  return undefined;
+}

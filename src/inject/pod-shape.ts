@@ -1,0 +1,61 @@
+/**
+ * readPod checks that a value has the shape of a pod where the engine reads it, so that
+ * a malformed object (from a review, or a hand-written manifest) gets a clear message
+ * instead of a crash. It checks only what injection touches; the API server validates
+ * the rest after mutation.
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import { isJsonObject, type JsonValue } from '../json.ts';
+
+function isStringMap(value: JsonValue | undefined): boolean {
+  return (
+    value === undefined ||
+    value === null ||
+    (isJsonObject(value) && Object.values(value).every((v) => typeof v === 'string'))
+  );
+}
+
+function isListOf(value: JsonValue | undefined, item: (v: JsonValue) => boolean): boolean {
+  return value === undefined || value === null || (Array.isArray(value) && value.every(item));
+}
+
+const isNamed = (value: JsonValue): boolean =>
+  isJsonObject(value) && typeof value.name === 'string';
+
+function containerProblem(list: JsonValue | undefined, field: string): string | undefined {
+  if (!isListOf(list, isNamed)) return `${field} is not a list of named containers`;
+  for (const [i, container] of (Array.isArray(list) ? list : []).entries()) {
+    if (!isJsonObject(container)) continue;
+    for (const key of ['env', 'volumeMounts', 'ports']) {
+      if (!isListOf(container[key], isJsonObject)) return `${field}[${i}].${key} is not a list`;
+    }
+  }
+  return undefined;
+}
+
+/** readPod returns the pod, or what is wrong with it, naming the field under `root`. */
+export function readPod(
+  object: JsonValue | undefined,
+  root: string,
+): { pod: V1Pod } | { problem: string } {
+  if (!isJsonObject(object)) return { problem: `${root} is not an object` };
+  const metadata = object.metadata ?? {};
+  if (!isJsonObject(metadata)) return { problem: `${root}.metadata is not an object` };
+  for (const key of ['labels', 'annotations']) {
+    if (!isStringMap(metadata[key])) {
+      return {
+        problem: `${root}.metadata.${key} is not a map of strings (quote values such as "false")`,
+      };
+    }
+  }
+  const spec = object.spec;
+  if (!isJsonObject(spec)) return { problem: `${root}.spec is not an object` };
+  if (!Array.isArray(spec.containers)) return { problem: `${root}.spec.containers is not a list` };
+  for (const field of ['containers', 'initContainers', 'ephemeralContainers']) {
+    const problem = containerProblem(spec[field], `${root}.spec.${field}`);
+    if (problem !== undefined) return { problem };
+  }
+  if (!isListOf(spec.volumes, isNamed))
+    return { problem: `${root}.spec.volumes is not a list of named volumes` };
+  return { pod: object as unknown as V1Pod };
+}
