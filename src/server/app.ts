@@ -79,6 +79,12 @@ export function buildApp(deps: AppDeps) {
     maxRequestsPerSocket: MAX_REQUESTS_PER_SOCKET,
     // Close idle keep-alive connections at close(); in-flight requests still finish.
     forceCloseConnections: 'idle',
+    // A pod may legitimately carry a "__proto__" or "constructor" key (free-form maps
+    // such as CSI volumeAttributes). fastify's default answers 400, which with
+    // failurePolicy Fail refuses the pod; dropping the key is safe because the patch
+    // never copies the author's maps, only adds to them.
+    onProtoPoisoning: 'remove',
+    onConstructorPoisoning: 'remove',
   });
   // Reviews are JSON; fastify's text/plain parser would let other bodies through to 400
   // where 415 says what is wrong.

@@ -104,6 +104,8 @@ t.test(
       'labels that are not strings': { metadata: { labels: { a: 1 } }, spec: { containers: [] } },
       'no spec': { metadata: { name: 'x' } },
       'containers not a list': { metadata: {}, spec: { containers: {} } },
+      'a null container': { metadata: {}, spec: { containers: [null] } },
+      'initContainers a string': { metadata: {}, spec: { containers: [], initContainers: 'x' } },
     };
     for (const [name, object] of Object.entries(objects)) {
       const reply = await sendReview(harness, reviewFor(object, { uid: `bad-${name}` }));
@@ -168,3 +170,25 @@ t.test('a bug in the engine still answers a review with the uid and code 500', a
   broken = false;
   await normalReviewWorks(t, target);
 });
+
+t.test(
+  'a pod with a "__proto__" key in a free-form map is still answered as a review',
+  async (t) => {
+    const harness = await startHarness(t);
+    const pod = redisPod();
+    const text = JSON.stringify(reviewFor(pod, { uid: 'proto' })).replace(
+      '"metadata":{',
+      '"metadata":{"labels":{"__proto__":"x","app":"cart"},',
+    );
+    const reply = await send({
+      port: harness.port,
+      ca: harness.ca,
+      method: 'POST',
+      path: '/mutate',
+      body: text,
+      headers: { 'content-type': 'application/json' },
+    });
+    t.equal(reply.status, 200);
+    t.match(JSON.parse(reply.text), { response: { uid: 'proto', allowed: true } });
+  },
+);
