@@ -8,7 +8,7 @@ import { injectPod } from '../inject/engine.ts';
 import { readPod } from '../inject/pod-shape.ts';
 import type { InjectContext, InjectResult } from '../inject/types.ts';
 import { isJsonObject, type JsonValue } from '../json.ts';
-import type { NamespaceDirectory, NamespaceInfo } from '../kube/namespaces.ts';
+import { lookupNamespace, type NamespaceDirectory } from '../kube/namespaces.ts';
 import type { PolicySet, SidecarMode } from '../policy/compile.ts';
 import { allowed, denied, errored, patched, type AdmissionAnswer } from './response.ts';
 import type { AdmissionRequest } from './review.ts';
@@ -70,16 +70,6 @@ function podName(object: JsonValue | undefined, request: AdmissionRequest): stri
   return typeof generateName === 'string' ? generateName : '';
 }
 
-/** namespaceInfo: an unknown namespace still has the label the apiserver puts on all. */
-function namespaceInfo(namespaces: NamespaceDirectory, name: string): NamespaceInfo {
-  return (
-    namespaces.lookup(name) ?? {
-      labels: { 'kubernetes.io/metadata.name': name },
-      podSecurityLevel: undefined,
-    }
-  );
-}
-
 /** resolveSidecarMode turns `auto` into what the cluster supports. */
 export function resolveSidecarMode(settings: SidecarSettings): SidecarMode {
   if (settings.mode !== 'auto') return settings.mode;
@@ -115,7 +105,7 @@ export function admitPod(request: AdmissionRequest, env: AdmitEnv): PodAdmission
   if ('problem' in read) {
     return { answer: errored(400, read.problem), result: 'errored', injected: [], pod };
   }
-  const namespace = namespaceInfo(env.namespaces, request.namespace);
+  const namespace = lookupNamespace(env.namespaces, request.namespace);
   const context: InjectContext = {
     namespace: request.namespace,
     namespaceLabels: namespace.labels,

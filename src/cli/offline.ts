@@ -15,7 +15,7 @@ import { reportFailure } from './failure.ts';
 import type { InjectContext } from '../inject/types.ts';
 import { readPod } from '../inject/pod-shape.ts';
 import { findPodTemplate, workloadNamespace } from '../inject/workloads.ts';
-import { NAMESPACE_NAME_LABEL, type NamespaceDirectory } from '../kube/namespaces.ts';
+import { lookupNamespace, type NamespaceDirectory } from '../kube/namespaces.ts';
 import { readNamespaceLabelsFile, staticNamespaces } from '../kube/static-namespaces.ts';
 
 /** OFFLINE_OPTIONS are the flags both offline verbs take. */
@@ -59,13 +59,13 @@ export function offlineContext(
   sidecarMode: SidecarMode,
   namespaces: NamespaceDirectory,
 ): InjectContext {
-  const info = namespaces.lookup(namespace);
+  const info = lookupNamespace(namespaces, namespace);
   return {
     namespace,
-    namespaceLabels: info?.labels ?? { [NAMESPACE_NAME_LABEL]: namespace },
+    namespaceLabels: info.labels,
     sidecarMode,
     nativeSidecarsSupported: true,
-    podSecurityLevel: info?.podSecurityLevel,
+    podSecurityLevel: info.podSecurityLevel,
   };
 }
 

@@ -4,14 +4,12 @@
  * later substituted into single strings, never parsed as structure.
  */
 import { PARAM_ANNOTATION_SUFFIX, paramAnnotationKey } from '../annotations.ts';
-import type { LoadedPolicy } from '../policy/compile.ts';
+import { INTEGER_TEXT, type LoadedPolicy } from '../policy/compile.ts';
 
 /** ResolvedParams is the value of every param, or why the pod is denied. */
 export type ResolvedParams =
   | { readonly ok: true; readonly values: ReadonlyMap<string, string>; readonly warnings: string[] }
   | { readonly ok: false; readonly reason: string };
-
-const INTEGER = /^-?[0-9]+$/;
 
 /** resolveParams resolves every declared param of `policy` from `annotations`. */
 export function resolveParams(
@@ -41,7 +39,7 @@ export function resolveParams(
         reason: `annotation ${key} has value ${JSON.stringify(given)}, which does not match the pattern ${param.patternSource ?? ''} of policy "${policy.name}"`,
       };
     }
-    if (param.type === 'integer' && !INTEGER.test(given)) {
+    if (param.type === 'integer' && !INTEGER_TEXT.test(given)) {
       return {
         ok: false,
         reason: `annotation ${key} has value ${JSON.stringify(given)}, but policy "${policy.name}" wants an integer`,

@@ -38,3 +38,11 @@ export function namespaceInfo(labels: Readonly<Record<string, string>>): Namespa
   const known = level === 'privileged' || level === 'baseline' || level === 'restricted';
   return { labels, podSecurityLevel: known ? level : 'restricted' };
 }
+
+/**
+ * lookupNamespace asks `directory`, and for a namespace it does not know gives the one
+ * label the apiserver puts on every namespace, so namespaceSelectors on the name work.
+ */
+export function lookupNamespace(directory: NamespaceDirectory, name: string): NamespaceInfo {
+  return directory.lookup(name) ?? namespaceInfo({ [NAMESPACE_NAME_LABEL]: name });
+}

@@ -38,8 +38,6 @@ export interface LoadedPolicy {
   readonly params: ReadonlyMap<string, CompiledParam>;
   /** template renders to {containers, initContainers, volumes, appContainer, podAnnotations}. */
   readonly template: TemplateNode;
-  readonly containerNames: readonly string[];
-  readonly volumeNames: readonly string[];
 }
 
 /**
@@ -71,7 +69,8 @@ export type CompileResult =
   | { readonly ok: true; readonly policy: LoadedPolicy }
   | { readonly ok: false; readonly problems: readonly TemplateProblem[] };
 
-const INTEGER = /^-?[0-9]+$/;
+/** INTEGER_TEXT is what an integer param's value must look like. */
+export const INTEGER_TEXT = /^-?[0-9]+$/;
 // A Kubernetes qualified name with optional DNS-subdomain prefix, as annotation keys must be.
 const QUALIFIED_NAME =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
@@ -112,7 +111,7 @@ function compileParams(spec: PolicySpec, problems: TemplateProblem[]): Map<strin
         message: `default "${fallback}" does not match the param's pattern`,
       });
     }
-    if (fallback !== undefined && type === 'integer' && !INTEGER.test(fallback)) {
+    if (fallback !== undefined && type === 'integer' && !INTEGER_TEXT.test(fallback)) {
       problems.push({
         fieldPath: `${fieldPath}.default`,
         message: `default "${fallback}" is not an integer`,
@@ -205,9 +204,6 @@ export function compilePolicy(document: SidecarPolicy, source: PolicySource): Co
     }
   }
   if (problems.length > 0) return { ok: false, problems };
-  const containerNames = [...(spec.initContainers ?? []), ...(spec.containers ?? [])].map(
-    (c) => c.name,
-  );
   return {
     ok: true,
     policy: {
@@ -217,8 +213,6 @@ export function compilePolicy(document: SidecarPolicy, source: PolicySource): Co
       source,
       params,
       template: compiled.node,
-      containerNames,
-      volumeNames: (spec.volumes ?? []).map((v) => v.name),
     },
   };
 }

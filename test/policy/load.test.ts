@@ -169,7 +169,7 @@ t.test('reports a name defined twice at the second definition, naming the first'
     },
   ]);
   t.same(
-    result.set.byName.get('shipper')?.containerNames,
+    result.set.byName.get('shipper')?.spec.containers?.map((c) => c.name),
     ['shipper-a'],
     'the first definition wins',
   );
