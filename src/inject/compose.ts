@@ -13,7 +13,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { LoadedPolicy, SidecarMode } from '../policy/compile.ts';
 import { renderTemplate, type TemplateScope } from '../policy/template.ts';
-import { bookPodPorts, checkInjectedContainers } from './container-checks.ts';
+import { bookPodPorts, checkInjectedContainers, type PortBook } from './container-checks.ts';
 import { checkPodSecurity } from './pod-security.ts';
 import { withRestrictedDefaults } from './security-defaults.ts';
 import type { InjectionStatus } from './status.ts';
@@ -76,26 +76,29 @@ function ownerOf(name: string, status: InjectionStatus): string {
     : "the pod's author wrote";
 }
 
-/** composeAdditions renders and merges the policies, in order, or denies the pod. */
-export function composeAdditions(
-  input: ComposeInput,
-  policies: readonly PolicyInput[],
-  context: InjectContext,
-): Composed {
+/** ComposeState is what composition tracks across the policies of one pod. */
+interface ComposeState {
+  readonly pod: V1Pod;
+  readonly context: InjectContext;
+  readonly additions: Additions;
+  /** takenContainers and takenVolumes map each name in use to who added it. */
+  readonly takenContainers: Map<string, string>;
+  readonly takenVolumes: Map<string, string>;
+  readonly ports: PortBook;
+}
+
+function startState(input: ComposeInput, context: InjectContext): ComposeState {
   const { pod, status } = input;
   const spec = pod.spec;
   const takenContainers = new Map<string, string>();
-  for (const c of [
+  const everyContainer = [
     ...(spec?.initContainers ?? []),
     ...(spec?.containers ?? []),
     ...(spec?.ephemeralContainers ?? []),
-  ]) {
-    takenContainers.set(c.name, ownerOf(c.name, status));
-  }
+  ];
+  for (const c of everyContainer) takenContainers.set(c.name, ownerOf(c.name, status));
   const takenVolumes = new Map<string, string>();
   for (const v of spec?.volumes ?? []) takenVolumes.set(v.name, ownerOf(v.name, status));
-  const ports = bookPodPorts(pod);
-
   const additions: Additions = {
     initContainers: [],
     initInsertIndex: leadingTandemInitContainers(pod, status),
@@ -105,84 +108,139 @@ export function composeAdditions(
     annotations: {},
     warnings: [],
   };
+  return { pod, context, additions, takenContainers, takenVolumes, ports: bookPodPorts(pod) };
+}
 
-  for (const { policy, params } of policies) {
-    const rendered = renderTemplate(policy.template, { ...input.scope, params }) as RenderedPolicy;
-    const mode = effectiveMode(policy, context);
-    const inits = (rendered.initContainers ?? []).map(withRestrictedDefaults);
-    const sidecars = (rendered.containers ?? []).map((c) =>
-      withRestrictedDefaults(mode === 'native' ? { ...c, restartPolicy: 'Always' } : c),
-    );
-    const volumes = rendered.volumes ?? [];
-    for (const c of [...inits, ...sidecars]) {
-      const owner = takenContainers.get(c.name);
-      if (owner !== undefined) {
-        return {
-          ok: false,
-          reason: `policy "${policy.name}" adds container "${c.name}", but a container of that name exists (${owner} it)`,
-        };
-      }
-      takenContainers.set(c.name, `policy "${policy.name}" added`);
+/** claimNames records `names` as the policy's, or says which one is taken and by whom. */
+function claimNames(
+  what: 'container' | 'volume',
+  names: readonly string[],
+  taken: Map<string, string>,
+  policyName: string,
+): string | undefined {
+  for (const name of names) {
+    const owner = taken.get(name);
+    if (owner !== undefined) {
+      return `policy "${policyName}" adds ${what} "${name}", but a ${what} of that name exists (${owner} it)`;
     }
-    for (const v of volumes) {
-      const owner = takenVolumes.get(v.name);
-      if (owner !== undefined) {
-        return {
-          ok: false,
-          reason: `policy "${policy.name}" adds volume "${v.name}", but a volume of that name exists (${owner} it)`,
-        };
-      }
-      takenVolumes.set(v.name, `policy "${policy.name}" added`);
-    }
-    const problem = checkInjectedContainers(
-      [
-        ...inits.map((container) => ({ container, init: true })),
-        ...sidecars.map((container) => ({ container, init: mode === 'native' })),
-      ],
-      new Set(takenVolumes.keys()),
-      ports,
-    );
-    if (problem !== undefined) return { ok: false, reason: `policy "${policy.name}": ${problem}` };
-    if (context.podSecurityLevel !== undefined && context.podSecurityLevel !== 'privileged') {
-      const violations = checkPodSecurity(
-        { containers: [...inits, ...sidecars], volumes },
-        context.podSecurityLevel,
+    taken.set(name, `policy "${policyName}" added`);
+  }
+  return undefined;
+}
+
+/** securityProblem says how the policy's containers break the namespace's PSS level. */
+function securityProblem(
+  context: InjectContext,
+  policyName: string,
+  injected: { containers: V1Container[]; volumes: V1Volume[] },
+): string | undefined {
+  const level = context.podSecurityLevel;
+  if (level === undefined || level === 'privileged') return undefined;
+  const first = checkPodSecurity(injected, level)[0];
+  if (first === undefined) return undefined;
+  const where = first.container === undefined ? '' : ` container "${first.container}":`;
+  return `policy "${policyName}" would break namespace "${context.namespace}"'s Pod Security level "${level}":${where} ${first.rule}: ${first.message}`;
+}
+
+/** addPolicy renders one policy into the state, or returns why the pod is denied. */
+function addPolicy(
+  state: ComposeState,
+  input: PolicyInput,
+  scope: ComposeInput['scope'],
+): string | undefined {
+  const { policy, params } = input;
+  const { additions, context } = state;
+  const rendered = renderTemplate(policy.template, { ...scope, params }) as RenderedPolicy;
+  const mode = effectiveMode(policy, context);
+  const inits = (rendered.initContainers ?? []).map(withRestrictedDefaults);
+  const sidecars = (rendered.containers ?? []).map((c) =>
+    withRestrictedDefaults(mode === 'native' ? { ...c, restartPolicy: 'Always' } : c),
+  );
+  const volumes = rendered.volumes ?? [];
+  const containers = [...inits, ...sidecars];
+  const problem =
+    claimNames(
+      'container',
+      containers.map((c) => c.name),
+      state.takenContainers,
+      policy.name,
+    ) ??
+    claimNames(
+      'volume',
+      volumes.map((v) => v.name),
+      state.takenVolumes,
+      policy.name,
+    ) ??
+    prefixed(
+      policy.name,
+      checkInjectedContainers(
+        [
+          ...inits.map((container) => ({ container, init: true })),
+          ...sidecars.map((container) => ({ container, init: mode === 'native' })),
+        ],
+        new Set(state.takenVolumes.keys()),
+        state.ports,
+      ),
+    ) ??
+    securityProblem(context, policy.name, { containers, volumes });
+  if (problem !== undefined) return problem;
+  additions.initContainers.push(...inits, ...(mode === 'native' ? sidecars : []));
+  if (mode === 'classic') additions.containers.push(...sidecars);
+  additions.volumes.push(...volumes);
+  const clash = addAppSide(state, rendered, policy.name);
+  if (clash !== undefined) return clash;
+  mergeAnnotations(state, rendered.podAnnotations ?? {}, policy.name);
+  return undefined;
+}
+
+function prefixed(policyName: string, problem: string | undefined): string | undefined {
+  return problem === undefined ? undefined : `policy "${policyName}": ${problem}`;
+}
+
+/** mergeAnnotations adds a policy's pod annotations; the author's values win. */
+function mergeAnnotations(
+  state: ComposeState,
+  annotations: Readonly<Record<string, string>>,
+  policyName: string,
+): void {
+  const { additions } = state;
+  for (const [key, value] of Object.entries(annotations)) {
+    const existing = state.pod.metadata?.annotations?.[key] ?? additions.annotations[key];
+    if (existing === undefined) additions.annotations[key] = value;
+    else if (existing !== value) {
+      additions.warnings.push(
+        `annotation ${key} keeps the pod's value "${existing}"; policy "${policyName}" would set "${value}"`,
       );
-      const first = violations[0];
-      if (first !== undefined) {
-        const where = first.container === undefined ? '' : ` container "${first.container}":`;
-        return {
-          ok: false,
-          reason: `policy "${policy.name}" would break namespace "${context.namespace}"'s Pod Security level "${context.podSecurityLevel}":${where} ${first.rule}: ${first.message}`,
-        };
-      }
-    }
-    additions.initContainers.push(...inits, ...(mode === 'native' ? sidecars : []));
-    if (mode === 'classic') additions.containers.push(...sidecars);
-    additions.volumes.push(...volumes);
-    const clash = addAppSide(pod, additions, rendered, policy.name);
-    if (clash !== undefined) return { ok: false, reason: clash };
-    for (const [key, value] of Object.entries(rendered.podAnnotations ?? {})) {
-      const existing = pod.metadata?.annotations?.[key] ?? additions.annotations[key];
-      if (existing === undefined) additions.annotations[key] = value;
-      else if (existing !== value) {
-        additions.warnings.push(
-          `annotation ${key} keeps the pod's value "${existing}"; policy "${policy.name}" would set "${value}"`,
-        );
-      }
     }
   }
-  return { ok: true, additions };
+}
+
+/** composeAdditions renders and merges the policies, in order, or denies the pod. */
+export function composeAdditions(
+  input: ComposeInput,
+  policies: readonly PolicyInput[],
+  context: InjectContext,
+): Composed {
+  const state = startState(input, context);
+  for (const policy of policies) {
+    const reason = addPolicy(state, policy, input.scope);
+    if (reason !== undefined) return { ok: false, reason };
+  }
+  return { ok: true, additions: state.additions };
 }
 
 /** addAppSide adds a policy's app-side mounts and env to each target container. */
 function addAppSide(
-  pod: V1Pod,
-  additions: Additions,
+  state: ComposeState,
   rendered: RenderedPolicy,
   policyName: string,
 ): string | undefined {
+  const { pod, additions } = state;
   const mounts = rendered.appContainer?.volumeMounts ?? [];
+  const missing = mounts.find((mount) => !state.takenVolumes.has(mount.name));
+  if (missing !== undefined) {
+    return `policy "${policyName}" mounts volume "${missing.name}" in the app, which neither the pod nor a policy adds`;
+  }
   const env = rendered.appContainer?.env ?? [];
   for (const target of additions.appContainers) {
     const container = pod.spec?.containers[target.index];

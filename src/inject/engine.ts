@@ -10,10 +10,15 @@ import {
   TARGET_CONTAINERS_ANNOTATION,
 } from '../annotations.ts';
 import type { PolicySet } from '../policy/compile.ts';
-import { composeAdditions, type PolicyInput } from './compose.ts';
+import {
+  composeAdditions,
+  type Additions,
+  type ComposeInput,
+  type PolicyInput,
+} from './compose.ts';
 import { resolveParams } from './params.ts';
 import { buildPatch } from './patch.ts';
-import { selectPolicies } from './select.ts';
+import { selectPolicies, type SelectedPolicy } from './select.ts';
 import { parseStatus, serializeStatus, type InjectionStatus } from './status.ts';
 import type { InjectContext, InjectResult, PolicyDecision } from './types.ts';
 
@@ -111,48 +116,96 @@ function run(
   }
   const { decisions } = selection;
   const warnings = [...selection.warnings];
-  let selected = selection.selected;
-  if (pod.spec?.os?.name === 'windows') {
-    if (selected.some((s) => s.reason === 'annotation')) {
-      const reason = 'tandem injects Linux containers, and this is a Windows pod (spec.os.name)';
-      return { decisions, result: denied(reason, warnings) };
-    }
-    // Automatic policies simply do not apply to Windows pods.
-    selected = [];
-  }
-  if (selected.length === 0) {
-    return { decisions, result: { outcome: 'unchanged', warnings } };
-  }
-  if (!Array.isArray(pod.spec?.containers)) {
-    return { decisions, result: denied('the pod has no spec.containers to inject into', warnings) };
-  }
-  const targets = targetContainers(pod, status);
-  if (!targets.ok) return { decisions, result: denied(targets.reason, warnings) };
+  return { decisions, result: inject({ pod, status, context }, selection.selected, warnings) };
+}
 
+/** applicable drops what cannot apply to the pod at all, or says why the pod is denied. */
+function applicable(
+  pod: V1Pod,
+  selected: readonly SelectedPolicy[],
+): readonly SelectedPolicy[] | string {
+  if (pod.spec?.os?.name !== 'windows') return selected;
+  if (selected.some((s) => s.reason === 'annotation')) {
+    return 'tandem injects Linux containers, and this is a Windows pod (spec.os.name)';
+  }
+  // Automatic policies simply do not apply to Windows pods.
+  return [];
+}
+
+/** resolveAll resolves every selected policy's params, or says why the pod is denied. */
+function resolveAll(
+  selected: readonly SelectedPolicy[],
+  annotations: Readonly<Record<string, string>>,
+  warnings: string[],
+): PolicyInput[] | string {
   const inputs: PolicyInput[] = [];
   for (const { policy } of selected) {
     const params = resolveParams(policy, annotations);
-    if (!params.ok) return { decisions, result: denied(params.reason, warnings) };
+    if (!params.ok) return params.reason;
     warnings.push(...params.warnings);
     inputs.push({ policy, params: params.values });
   }
-  const scope = {
+  return inputs;
+}
+
+/** templateScope is what `{{ pod.* }}` references resolve against. */
+function templateScope(pod: V1Pod, context: InjectContext): ComposeInput['scope'] {
+  const metadata = pod.metadata;
+  return {
     namespace: context.namespace,
-    podName: pod.metadata?.name ?? pod.metadata?.generateName ?? '',
-    labels: pod.metadata?.labels ?? {},
-    annotations,
+    // A pod made by a controller has only a generateName at admission.
+    podName: metadata?.name ?? metadata?.generateName ?? '',
+    labels: metadata?.labels ?? {},
+    annotations: metadata?.annotations ?? {},
   };
+}
+
+/** PodCase is one admission: the pod, what tandem already did to it, and its context. */
+interface PodCase {
+  readonly pod: V1Pod;
+  readonly status: InjectionStatus;
+  readonly context: InjectContext;
+}
+
+function inject(
+  { pod, status, context }: PodCase,
+  chosen: readonly SelectedPolicy[],
+  warnings: string[],
+): InjectResult {
+  const selected = applicable(pod, chosen);
+  if (typeof selected === 'string') return denied(selected, warnings);
+  if (selected.length === 0) return { outcome: 'unchanged', warnings };
+  if (!Array.isArray(pod.spec?.containers)) {
+    return denied('the pod has no spec.containers to inject into', warnings);
+  }
+  const targets = targetContainers(pod, status);
+  if (!targets.ok) return denied(targets.reason, warnings);
+  const annotations = pod.metadata?.annotations ?? {};
+  const inputs = resolveAll(selected, annotations, warnings);
+  if (typeof inputs === 'string') return denied(inputs, warnings);
+  const scope = templateScope(pod, context);
   const composed = composeAdditions(
     { pod, status, targets: targets.targets, scope },
     inputs,
     context,
   );
-  if (!composed.ok) return { decisions, result: denied(composed.reason, warnings) };
-  const { additions } = composed;
-  warnings.push(...additions.warnings);
+  if (!composed.ok) return denied(composed.reason, warnings);
+  warnings.push(...composed.additions.warnings);
+  return finish({ pod, status, context }, selected, composed.additions, warnings);
+}
 
-  const firstApp = pod.spec.containers[0]?.name;
-  if (firstApp !== undefined && annotations[DEFAULT_CONTAINER_ANNOTATION] === undefined) {
+/** finish adds tandem's own annotations and builds the patch. */
+function finish(
+  { pod, status }: PodCase,
+  selected: readonly SelectedPolicy[],
+  additions: Additions,
+  warnings: readonly string[],
+): InjectResult {
+  const firstApp = pod.spec?.containers[0]?.name;
+  if (
+    firstApp !== undefined &&
+    pod.metadata?.annotations?.[DEFAULT_CONTAINER_ANNOTATION] === undefined
+  ) {
     // Keeps `kubectl logs` and `kubectl exec` on the app rather than asking which container.
     additions.annotations[DEFAULT_CONTAINER_ANNOTATION] = firstApp;
   }
@@ -168,5 +221,5 @@ function run(
     volumes: [...status.volumes, ...additions.volumes.map((v) => v.name)],
   });
   const patch = buildPatch(pod, additions);
-  return { decisions, result: { outcome: 'patched', patch, injected, warnings } };
+  return { outcome: 'patched', patch, injected, warnings };
 }

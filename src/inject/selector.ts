@@ -5,6 +5,20 @@
  */
 import type { LabelSelector } from '../policy/schema.ts';
 
+type Operator = NonNullable<LabelSelector['matchExpressions']>[number]['operator'];
+
+/** OPERATORS holds each requirement operator's test, as the API server reads them. */
+const OPERATORS: Record<
+  Operator,
+  (value: string | undefined, values: readonly string[]) => boolean
+> = {
+  In: (value, values) => value !== undefined && values.includes(value),
+  // NotIn matches objects that lack the key, as in the API server.
+  NotIn: (value, values) => value === undefined || !values.includes(value),
+  Exists: (value) => value !== undefined,
+  DoesNotExist: (value) => value === undefined,
+};
+
 /** matchesSelector tells whether `labels` satisfy `selector`. */
 export function matchesSelector(
   selector: LabelSelector,
@@ -13,27 +27,10 @@ export function matchesSelector(
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
     if (labels[key] !== value) return false;
   }
-  for (const requirement of selector.matchExpressions ?? []) {
-    const has = Object.hasOwn(labels, requirement.key);
-    const value = labels[requirement.key];
-    const values = requirement.values ?? [];
-    switch (requirement.operator) {
-      case 'In':
-        if (!has || value === undefined || !values.includes(value)) return false;
-        break;
-      case 'NotIn':
-        // NotIn matches objects that lack the key, as in the API server.
-        if (has && value !== undefined && values.includes(value)) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-    }
-  }
-  return true;
+  return (selector.matchExpressions ?? []).every((requirement) => {
+    const value = Object.hasOwn(labels, requirement.key) ? labels[requirement.key] : undefined;
+    return OPERATORS[requirement.operator](value, requirement.values ?? []);
+  });
 }
 
 /** describeSelector renders a selector the way kubectl prints one: `app=web,tier in (a,b)`. */
