@@ -19,9 +19,13 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'max-params': ['error', 4],
-      // A function past this wants splitting; 20 is where tandem stands today, 10 the aim.
-      complexity: ['error', 20],
     },
+  },
+  {
+    // A function past this wants splitting; 20 is where the sources stand today, 10 the
+    // aim. Tests that check many fields in one place are left out.
+    files: ['src/**/*.ts'],
+    rules: { complexity: ['error', 20] },
   },
   {
     // tap queues and awaits the subtests that `t.test(...)` returns; its generated types

@@ -8,7 +8,7 @@ import { pino, type Logger } from 'pino';
 import type { SidecarModeSetting } from '../admission/pod.ts';
 import { TandemError } from '../errors.ts';
 import { reportFailure } from './failure.ts';
-import { connectToCluster, type ClusterConnection } from '../kube/connect.ts';
+import type { ClusterConnection } from '../kube/connect.ts';
 import { readNamespaceLabelsFile, staticNamespaces } from '../kube/static-namespaces.ts';
 import { DEFAULT_BODY_LIMIT } from '../server/app.ts';
 import { startWebhook, type RunningWebhook } from '../server/webhook.ts';
@@ -98,7 +98,12 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'
  */
 async function clusterSide(values: Values, logger: Logger): Promise<ClusterConnection> {
   const mode = parseSidecarModeSetting(values['sidecar-mode']);
-  if (!values['no-cluster']) return connectToCluster(mode, logger);
+  if (!values['no-cluster']) {
+    // Loaded only here: @kubernetes/client-node adds about 55 MiB of RSS (issue 5's
+    // benchmark), which a local run without a cluster need not carry.
+    const { connectToCluster } = await import('../kube/connect.ts');
+    return connectToCluster(mode, logger);
+  }
   const file = values['namespace-labels'];
   logger.info(
     { namespaceLabels: file === '' ? null : file },

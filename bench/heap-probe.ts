@@ -1,0 +1,15 @@
+/**
+ * Preloaded (`--import`) into the memory run's tandem, with `--expose-gc`: on SIGUSR2 it
+ * runs a full GC and writes the heap in use to stderr as one JSON line. RSS alone cannot
+ * tell a leak from V8 keeping freed pages, so the bench reads the live heap too; the probe
+ * adds nothing to the request path.
+ */
+const gc = (globalThis as { gc?: () => void }).gc;
+
+process.on('SIGUSR2', () => {
+  gc?.();
+  const { heapUsed } = process.memoryUsage();
+  process.stderr.write(
+    `${JSON.stringify({ heapProbe: { heapUsed, collected: gc !== undefined } })}\n`,
+  );
+});

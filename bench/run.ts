@@ -1,0 +1,449 @@
+/**
+ * `npm run bench`: the real `tandem serve` against a bare fastify baseline, in one run,
+ * over TLS on loopback (issue 5). Per body: reviews/s at saturation, latency at a fixed
+ * rate, RSS; then 1,000 loaded policies, a 50-container pod, RSS over 100,000 reviews
+ * on a fresh server and, with --profile, a CPU profile of the hot path.
+ *
+ *   node bench/run.ts [--quick] [--profile] [--out FILE]
+ *
+ * Every load is bounded by a duration or a count, and every child is stopped by its pid
+ * when the run ends or fails.
+ */
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { generate } from 'selfsigned';
+import { benchBodies, manyContainersBody, singlePolicyBody, type BenchBody } from './bodies.ts';
+import {
+  comparePaced,
+  compareSaturation,
+  saturate,
+  sendAmount,
+  warmUp,
+  type Latency,
+  type Saturation,
+} from './load.ts';
+import { writeManyPolicies } from './many-policies.ts';
+import {
+  freePort,
+  pinCores,
+  rssMiB,
+  startServer,
+  type Pinning,
+  type ServerProcess,
+} from './processes.ts';
+import { formatSummary, summariseProfile } from './profile.ts';
+import {
+  formatReport,
+  loadAverage,
+  type BodyRow,
+  type ContainerScale,
+  type MemorySample,
+  type PolicyScale,
+  type Report,
+} from './report.ts';
+
+const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
+
+/** Settings are the run's lengths; --quick shortens all of them for a smoke run. */
+interface Settings {
+  readonly mode: string;
+  readonly warmUpSeconds: number;
+  /** saturation: `rounds` alternating runs of `saturationSeconds` per server, median kept. */
+  readonly saturationSeconds: number;
+  readonly rounds: number;
+  readonly connections: number;
+  readonly rate: number;
+  /** latency: `rounds` alternating slices of `latencySeconds` per server, pooled. */
+  readonly latencySeconds: number;
+  readonly pacedConnections: number;
+  readonly memoryCheckpoints: readonly number[];
+  readonly profileSeconds: number;
+  /** nodeFlags go to every tandem child, e.g. `--max-semi-space-size=8` to try a setting. */
+  readonly nodeFlags: readonly string[];
+}
+
+const FULL: Settings = {
+  mode: 'full',
+  warmUpSeconds: 1.5,
+  saturationSeconds: 2,
+  rounds: 3,
+  // Enough to keep the server's core busy (its CPU use shows it): with fewer, the
+  // round trips between the two cores leave the server idle part of the time, and the
+  // run measures latency instead of capacity.
+  connections: 32,
+  rate: 500,
+  latencySeconds: 2,
+  // The apiserver holds a few keep-alive connections per webhook endpoint.
+  pacedConnections: 4,
+  memoryCheckpoints: [20_000, 60_000, 100_000],
+  profileSeconds: 10,
+  nodeFlags: [],
+};
+
+const QUICK: Settings = {
+  ...FULL,
+  mode: 'quick',
+  warmUpSeconds: 0.5,
+  saturationSeconds: 1,
+  rounds: 1,
+  latencySeconds: 1,
+  memoryCheckpoints: [2_000, 6_000, 10_000],
+  profileSeconds: 3,
+};
+
+function describe(settings: Settings, pinning: Pinning): string {
+  const flags =
+    settings.nodeFlags.length > 0 ? `; tandem run with ${settings.nodeFlags.join(' ')}` : '';
+  return (
+    `${settings.mode}: reviews/s is the median of ${settings.rounds} alternating ${settings.saturationSeconds} s runs per server ` +
+    `over ${settings.connections} keep-alive connections (autocannon), after ${settings.warmUpSeconds} s of warm-up; ` +
+    `latency at ${settings.rate} reviews/s from ${settings.rounds} alternating ${settings.latencySeconds} s slices per server ` +
+    `over ${settings.pacedConnections} connections, open loop, from write to last byte` +
+    (pinning.pinned ? '; servers pinned to one core' : '') +
+    flags
+  );
+}
+
+/** Tls is the bench's self-signed pair, written to files as cert-manager would. */
+interface Tls {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+async function writeCertificate(dir: string): Promise<Tls> {
+  // P-256: generated in milliseconds, and the handshake is the same kind as a real pair's.
+  const pem = await generate([{ name: 'commonName', value: 'tandem-bench' }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    algorithm: 'sha256',
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+  });
+  const certFile = join(dir, 'tls.crt');
+  const keyFile = join(dir, 'tls.key');
+  await writeFile(certFile, pem.cert);
+  await writeFile(keyFile, pem.private, { mode: 0o600 });
+  return { certFile, keyFile };
+}
+
+/** Bench holds what every step needs and every server started, to stop them all. */
+interface Bench {
+  readonly settings: Settings;
+  readonly pinning: Pinning;
+  readonly tls: Tls;
+  readonly workDir: string;
+  readonly servers: Set<ServerProcess>;
+  failures: number;
+}
+
+async function startTandem(
+  bench: Bench,
+  options: { name: string; policies: string; nodeFlags?: readonly string[] },
+): Promise<ServerProcess> {
+  const port = await freePort();
+  const server = await startServer({
+    name: options.name,
+    pinning: bench.pinning,
+    port,
+    nodeArgs: [
+      ...bench.settings.nodeFlags,
+      ...(options.nodeFlags ?? []),
+      join(REPO, 'bin', 'tandem.js'),
+      'serve',
+      '--no-cluster',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--tls-cert',
+      bench.tls.certFile,
+      '--tls-key',
+      bench.tls.keyFile,
+      '--policies',
+      options.policies,
+      '--log-level',
+      'warn',
+      // Exit at once on SIGTERM: nothing is in flight when the bench stops a server.
+      '--grace-period',
+      '0',
+    ],
+  });
+  bench.servers.add(server);
+  return server;
+}
+
+async function startBaseline(bench: Bench): Promise<ServerProcess> {
+  const port = await freePort();
+  const server = await startServer({
+    name: 'baseline',
+    pinning: bench.pinning,
+    port,
+    nodeArgs: [
+      join(REPO, 'bench', 'baseline.ts'),
+      '--port',
+      String(port),
+      '--tls-cert',
+      bench.tls.certFile,
+      '--tls-key',
+      bench.tls.keyFile,
+    ],
+  });
+  bench.servers.add(server);
+  return server;
+}
+
+async function stopServer(bench: Bench, server: ServerProcess): Promise<void> {
+  bench.servers.delete(server);
+  await server.stop();
+}
+
+function progress(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+/** compare warms each server up, then saturates them in alternation. */
+async function compare(
+  bench: Bench,
+  servers: readonly ServerProcess[],
+  body: string,
+): Promise<Saturation[]> {
+  const { settings } = bench;
+  for (const server of servers) await warmUp(server.url, body, settings.warmUpSeconds);
+  const results = await compareSaturation(servers, body, {
+    seconds: settings.saturationSeconds,
+    connections: settings.connections,
+    rounds: settings.rounds,
+  });
+  for (const result of results) {
+    bench.failures += result.failures;
+    if (result.clientCpu > 0.95) {
+      progress(
+        `warning: the load generator used ${(result.clientCpu * 100).toFixed(0)}% of its core`,
+      );
+    }
+  }
+  return results;
+}
+
+async function compareLatency(
+  bench: Bench,
+  servers: readonly ServerProcess[],
+  body: string,
+): Promise<Latency[]> {
+  const { settings } = bench;
+  const results = await comparePaced(servers, body, {
+    rate: settings.rate,
+    seconds: settings.latencySeconds,
+    connections: settings.pacedConnections,
+    rounds: settings.rounds,
+  });
+  for (const result of results) bench.failures += result.failures;
+  return results;
+}
+
+function pair<T>(results: readonly T[]): [T, T] {
+  const [first, second] = results;
+  if (first === undefined || second === undefined) throw new Error('expected two results');
+  return [first, second];
+}
+
+async function measureBody(
+  bench: Bench,
+  servers: { baseline: ServerProcess; tandem: ServerProcess },
+  body: BenchBody,
+): Promise<BodyRow> {
+  const text = JSON.stringify(body.review);
+  const both = [servers.baseline, servers.tandem];
+  progress(`${body.name}: saturation`);
+  const [baseline, tandem] = pair(await compare(bench, both, text));
+  progress(`${body.name}: latency at ${bench.settings.rate}/s`);
+  const [baselineLatency, tandemLatency] = pair(await compareLatency(bench, both, text));
+  return {
+    name: body.name,
+    bytes: Buffer.byteLength(text),
+    baseline,
+    tandem,
+    baselineLatency,
+    tandemLatency,
+    tandemRss: rssMiB(servers.tandem.pid),
+    baselineRss: rssMiB(servers.baseline.pid),
+  };
+}
+
+/**
+ * measurePolicyScale runs the medium body on the 3-policy server and on a 1,000-policy
+ * one, alternating, so that drift in the machine's speed falls on both alike.
+ */
+async function measurePolicyScale(bench: Bench, three: ServerProcess): Promise<PolicyScale> {
+  const body = singlePolicyBody('medium');
+  const text = JSON.stringify(body.review);
+  const dir = await writeManyPolicies(join(REPO, 'policies'), 1000);
+  progress('1,000 policies: starting');
+  const started = performance.now();
+  const thousand = await startTandem(bench, { name: 'tandem-1000', policies: dir });
+  const startSeconds = (performance.now() - started) / 1000;
+  progress('1,000 policies: saturation');
+  const [withThree, withThousand] = pair(await compare(bench, [three, thousand], text));
+  const rss = rssMiB(thousand.pid);
+  await stopServer(bench, thousand);
+  await rm(dir, { recursive: true, force: true });
+  return {
+    body: body.name,
+    three: withThree.reviewsPerSecond,
+    thousand: withThousand.reviewsPerSecond,
+    startSeconds,
+    rss,
+  };
+}
+
+async function measureContainerScale(
+  bench: Bench,
+  servers: { baseline: ServerProcess; tandem: ServerProcess },
+  oneContainer: number,
+): Promise<ContainerScale> {
+  const body = manyContainersBody();
+  const text = JSON.stringify(body.review);
+  progress(`${body.name}: saturation and latency`);
+  const [baseline, tandem] = pair(await compare(bench, [servers.baseline, servers.tandem], text));
+  const [latency] = await compareLatency(bench, [servers.tandem], text);
+  if (latency === undefined) throw new Error('no latency');
+  return {
+    body: body.name,
+    bytes: Buffer.byteLength(text),
+    tandem,
+    baseline,
+    latency,
+    oneContainer,
+  };
+}
+
+/** liveHeapMiB asks the heap probe for the heap in use after a full GC, in MiB. */
+async function liveHeapMiB(server: ServerProcess): Promise<number> {
+  const before = server.output().length;
+  process.kill(server.pid, 'SIGUSR2');
+  for (let tries = 0; tries < 50; tries += 1) {
+    await sleep(50);
+    const line = /\{"heapProbe":\{"heapUsed":(\d+)/.exec(server.output().slice(before));
+    if (line?.[1] !== undefined) return Number(line[1]) / 1024 ** 2;
+  }
+  return Number.NaN;
+}
+
+/**
+ * measureMemory sends the medium body to a fresh server and reads, at each checkpoint,
+ * its RSS and its live heap after a full GC (the probe in heap-probe.ts).
+ */
+async function measureMemory(bench: Bench): Promise<MemorySample[]> {
+  const server = await startTandem(bench, {
+    name: 'tandem-memory',
+    policies: join(REPO, 'policies'),
+    nodeFlags: ['--expose-gc', '--import', join(REPO, 'bench', 'heap-probe.ts')],
+  });
+  const text = JSON.stringify(singlePolicyBody('medium').review);
+  const sample = async (reviews: number): Promise<MemorySample> => {
+    // RSS first: the probe's GC would shrink it.
+    const rss = rssMiB(server.pid);
+    return { reviews, rss, liveHeap: await liveHeapMiB(server) };
+  };
+  const samples: MemorySample[] = [await sample(0)];
+  let sent = 0;
+  for (const checkpoint of bench.settings.memoryCheckpoints) {
+    progress(`memory: ${checkpoint} reviews`);
+    bench.failures += await sendAmount(server.url, text, checkpoint - sent);
+    sent = checkpoint;
+    samples.push(await sample(sent));
+  }
+  await stopServer(bench, server);
+  return samples;
+}
+
+/** profileTandem runs a fresh server under --cpu-prof at saturation and summarises it. */
+async function profileTandem(bench: Bench): Promise<string> {
+  const dir = join(bench.workDir, 'profile');
+  const server = await startTandem(bench, {
+    name: 'tandem-profile',
+    policies: join(REPO, 'policies'),
+    nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir],
+  });
+  const text = JSON.stringify(singlePolicyBody('medium').review);
+  progress('profile: running');
+  await warmUp(server.url, text, bench.settings.warmUpSeconds);
+  await saturate(server, text, {
+    seconds: bench.settings.profileSeconds,
+    connections: bench.settings.connections,
+  });
+  // V8 writes the profile when the process exits.
+  await stopServer(bench, server);
+  const file = (await readdir(dir)).find((name) => name.endsWith('.cpuprofile'));
+  if (file === undefined) return 'no profile was written';
+  return formatSummary(await summariseProfile(join(dir, file), 25));
+}
+
+async function measureAll(bench: Bench, profile: boolean): Promise<Report> {
+  const loadAtStart = loadAverage();
+  const baseline = await startBaseline(bench);
+  const tandem = await startTandem(bench, { name: 'tandem', policies: join(REPO, 'policies') });
+  const servers = { baseline, tandem };
+  const rows: BodyRow[] = [];
+  for (const body of benchBodies()) rows.push(await measureBody(bench, servers, body));
+  const small = rows.find((r) => r.name === singlePolicyBody('small').name);
+  const containerScale = await measureContainerScale(
+    bench,
+    servers,
+    small?.tandem.reviewsPerSecond ?? Number.NaN,
+  );
+  const policyScale = await measurePolicyScale(bench, tandem);
+  await stopServer(bench, tandem);
+  await stopServer(bench, baseline);
+  const memory = await measureMemory(bench);
+  return {
+    mode: describe(bench.settings, bench.pinning),
+    pinning: bench.pinning,
+    loadAtStart,
+    rows,
+    policyScale,
+    containerScale,
+    memory,
+    profile: profile ? await profileTandem(bench) : undefined,
+    failures: bench.failures,
+  };
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      'node-flags': { type: 'string', default: '' },
+    },
+  });
+  const nodeFlags = values['node-flags'].split(' ').filter((flag) => flag !== '');
+  const settings = { ...(values.quick ? QUICK : FULL), nodeFlags };
+  const workDir = await mkdtemp(join(tmpdir(), 'tandem-bench-'));
+  const pinning = pinCores();
+  progress(pinning.why);
+  const bench: Bench = {
+    settings,
+    pinning,
+    tls: await writeCertificate(workDir),
+    workDir,
+    servers: new Set(),
+    failures: 0,
+  };
+  try {
+    const report = formatReport(await measureAll(bench, values.profile), settings.rate);
+    process.stdout.write(report);
+    if (values.out !== undefined) await writeFile(values.out, report);
+    return bench.failures > 0 ? 1 : 0;
+  } finally {
+    for (const server of bench.servers) await server.stop();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+process.exitCode = await main();
