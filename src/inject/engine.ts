@@ -71,6 +71,8 @@ function targetContainers(
  * without what it asked for, so the pod is denied with a way out.
  */
 function staleStatus(pod: V1Pod, status: InjectionStatus): string | undefined {
+  // Most pods arrive without a status: skip building the name sets for them.
+  if (status.containers.length === 0 && status.volumes.length === 0) return undefined;
   const spec = pod.spec;
   const containers = new Set(
     [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].map((c) => c.name),
