@@ -17,6 +17,7 @@ import {
   type PolicyInput,
 } from './compose.ts';
 import { resolveParams } from './params.ts';
+import { fitPolicies } from './pod-fit.ts';
 import { buildPatch } from './patch.ts';
 import { selectPolicies, type SelectedPolicy } from './select.ts';
 import { parseStatus, serializeStatus, type InjectionStatus } from './status.ts';
@@ -116,22 +117,13 @@ function run(
   if (selection.outcome === 'denied') {
     return { decisions: selection.decisions, result: denied(selection.reason) };
   }
-  const { decisions } = selection;
   const warnings = [...selection.warnings];
-  return { decisions, result: inject({ pod, status, context }, selection.selected, warnings) };
-}
-
-/** applicable drops what cannot apply to the pod at all, or says why the pod is denied. */
-function applicable(
-  pod: V1Pod,
-  selected: readonly SelectedPolicy[],
-): readonly SelectedPolicy[] | string {
-  if (pod.spec?.os?.name !== 'windows') return selected;
-  if (selected.some((s) => s.reason === 'annotation')) {
-    return 'tandem injects Linux containers, and this is a Windows pod (spec.os.name)';
+  const fitted = fitPolicies(pod.spec, selection.selected, selection.decisions);
+  if (fitted.outcome === 'denied') {
+    return { decisions: fitted.decisions, result: denied(fitted.reason, warnings) };
   }
-  // Automatic policies simply do not apply to Windows pods.
-  return [];
+  const { decisions } = fitted;
+  return { decisions, result: inject({ pod, status, context }, fitted.selected, warnings) };
 }
 
 /** resolveAll resolves every selected policy's params, or says why the pod is denied. */
@@ -171,11 +163,9 @@ interface PodCase {
 
 function inject(
   { pod, status, context }: PodCase,
-  chosen: readonly SelectedPolicy[],
+  selected: readonly SelectedPolicy[],
   warnings: string[],
 ): InjectResult {
-  const selected = applicable(pod, chosen);
-  if (typeof selected === 'string') return denied(selected, warnings);
   if (selected.length === 0) return { outcome: 'unchanged', warnings };
   if (!Array.isArray(pod.spec?.containers)) {
     return denied('the pod has no spec.containers to inject into', warnings);

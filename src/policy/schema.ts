@@ -83,6 +83,11 @@ export const PolicySpecSchema = Type.Object(
     selector: Type.Optional(LabelSelectorSchema),
     namespaceSelector: Type.Optional(LabelSelectorSchema),
     sidecarMode: Type.Optional(Type.Union([Type.Literal('native'), Type.Literal('classic')])),
+    // A hostNetwork pod's containers listen on the node's own interfaces, so a policy's
+    // ports would clash with the node's and with every other such pod on it: a policy
+    // must opt in. `unsupported` (the default) skips automatic injection and denies a
+    // request.
+    hostNetwork: Type.Optional(Type.Union([Type.Literal('allowed'), Type.Literal('unsupported')])),
     // additionalProperties: a Record's key pattern alone only selects which entries get
     // checked; this makes a param name that does not match it an error.
     params: Type.Optional(

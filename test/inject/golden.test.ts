@@ -20,7 +20,9 @@ const INPUT = 'pod.yaml';
 const CONTEXT = 'context.yaml';
 const EXPECTED_POD = 'expected.yaml';
 const EXPECTED_PATCH = 'expected.patch.json';
-const KNOWN = new Set([INPUT, CONTEXT, EXPECTED_POD, EXPECTED_PATCH]);
+// A case whose pod is denied or left alone holds the engine's whole answer instead.
+const EXPECTED_RESULT = 'expected.result.json';
+const KNOWN = new Set([INPUT, CONTEXT, EXPECTED_POD, EXPECTED_PATCH, EXPECTED_RESULT]);
 const update = process.env.UPDATE_GOLDEN === '1';
 
 const policies = await loadPolicies(path.join(REPO_ROOT, 'policies'));
@@ -56,8 +58,14 @@ for (const entry of cases) {
       ...overrides,
     });
     const result = injectPod(pod, policies, ctx);
-    if (result.outcome !== 'patched') {
-      t.fail(`expected a patch, got ${JSON.stringify(result)}`);
+    const resultFile = path.join(dir, EXPECTED_RESULT);
+    if (result.outcome !== 'patched' || existsSync(resultFile)) {
+      if (update) writeFileSync(resultFile, `${JSON.stringify(result, null, 2)}\n`);
+      t.strictSame(
+        result,
+        JSON.parse(readFileSync(resultFile, 'utf8')),
+        'the answer is the expected one',
+      );
       return t.end();
     }
     const injected = applyPatch(pod, result.patch);

@@ -1,0 +1,134 @@
+/**
+ * Pods that tandem's containers do not fit: Windows pods, whatever way they say so, and
+ * hostNetwork pods, unless the policy opts in. An automatic policy is skipped there, with
+ * the reason recorded for `tandem explain`; a requested one denies the pod, as Istio and
+ * Linkerd leave such pods alone rather than inject what cannot work.
+ */
+import type { V1NodeSelectorTerm, V1PodSpec } from '@kubernetes/client-node';
+import { INJECT_ANNOTATION } from '../annotations.ts';
+import type { LoadedPolicy } from '../policy/compile.ts';
+import type { SelectedPolicy } from './select.ts';
+import type { PolicyDecision } from './types.ts';
+
+/** OS_LABEL is the well-known node label the kubelet sets to the node's OS. */
+const OS_LABEL = 'kubernetes.io/os';
+
+/** FittedSelection is what is left to inject once the pod's kind is known, or a denial. */
+export type FittedSelection =
+  | {
+      readonly outcome: 'fitted';
+      readonly selected: readonly SelectedPolicy[];
+      readonly decisions: readonly PolicyDecision[];
+    }
+  | {
+      readonly outcome: 'denied';
+      readonly reason: string;
+      readonly decisions: readonly PolicyDecision[];
+    };
+
+/** termRequiresWindows: a node selector term that only a Windows node can meet. */
+function termRequiresWindows(term: V1NodeSelectorTerm): boolean {
+  return (term.matchExpressions ?? []).some((expression) => {
+    if (expression.key !== OS_LABEL) return false;
+    const values = expression.values ?? [];
+    if (expression.operator === 'In')
+      return values.length > 0 && values.every((v) => v === 'windows');
+    return expression.operator === 'NotIn' && values.includes('linux');
+  });
+}
+
+/** hostProcessContainer names the first container that runs as a Windows HostProcess. */
+function hostProcessContainer(spec: V1PodSpec): string | undefined {
+  for (const list of [spec.initContainers ?? [], spec.containers]) {
+    for (const container of list) {
+      if (container.securityContext?.windowsOptions?.hostProcess === true) return container.name;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * windowsSign says what makes `spec` a Windows pod, or undefined for any other: the
+ * scheduler puts it on a Windows node (`spec.os.name`, a node selector or a required node
+ * affinity on `kubernetes.io/os`), or it runs as a HostProcess, which only Windows has.
+ */
+export function windowsSign(spec: V1PodSpec | undefined): string | undefined {
+  if (spec === undefined) return undefined;
+  if (spec.os?.name === 'windows') return 'spec.os.name: windows';
+  if (spec.nodeSelector?.[OS_LABEL] === 'windows') return `nodeSelector ${OS_LABEL}: windows`;
+  const terms =
+    spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  // Terms are alternatives: the pod is bound to Windows only when every one of them is.
+  if (terms !== undefined && terms.length > 0 && terms.every(termRequiresWindows)) {
+    return `required node affinity on ${OS_LABEL}=windows`;
+  }
+  if (spec.securityContext?.windowsOptions?.hostProcess === true) {
+    return 'securityContext.windowsOptions.hostProcess: true';
+  }
+  const container = hostProcessContainer(spec);
+  return container === undefined
+    ? undefined
+    : `container "${container}" sets windowsOptions.hostProcess: true`;
+}
+
+/** Misfit says why a policy cannot go into the pod: for a denial and for `explain`. */
+interface Misfit {
+  readonly deny: string;
+  readonly skip: string;
+}
+
+function windowsMisfit(sign: string): Misfit {
+  const why = `tandem injects Linux containers, and this is a Windows pod (${sign})`;
+  return { deny: why, skip: why };
+}
+
+function hostNetworkMisfit(policy: LoadedPolicy): Misfit | undefined {
+  if (policy.spec.hostNetwork === 'allowed') return undefined;
+  return {
+    deny: `the pod uses hostNetwork and the policy does not support it: its containers would listen on the node's own network, where their ports clash with the node's and with other such pods (a policy opts in with spec.hostNetwork: allowed)`,
+    skip: 'the pod uses hostNetwork, which the policy does not support (spec.hostNetwork)',
+  };
+}
+
+function decide(
+  decisions: readonly PolicyDecision[],
+  changed: ReadonlyMap<string, PolicyDecision>,
+): readonly PolicyDecision[] {
+  if (changed.size === 0) return decisions;
+  return decisions.map((d) => changed.get(d.policy) ?? d);
+}
+
+/**
+ * fitPolicies drops the selected policies that cannot go into the pod described by
+ * `spec`, recording why in the decisions, or denies the pod when one of them was
+ * requested by name.
+ */
+export function fitPolicies(
+  spec: V1PodSpec | undefined,
+  selected: readonly SelectedPolicy[],
+  decisions: readonly PolicyDecision[],
+): FittedSelection {
+  const windows = windowsSign(spec);
+  const hostNetwork = spec?.hostNetwork === true;
+  if (windows === undefined && !hostNetwork) return { outcome: 'fitted', selected, decisions };
+  const kept: SelectedPolicy[] = [];
+  const changed = new Map<string, PolicyDecision>();
+  for (const choice of selected) {
+    const { policy } = choice;
+    const misfit = windows === undefined ? hostNetworkMisfit(policy) : windowsMisfit(windows);
+    if (misfit === undefined) {
+      kept.push(choice);
+      continue;
+    }
+    if (choice.reason === 'annotation') {
+      changed.set(policy.name, { policy: policy.name, decision: 'deny', reason: misfit.skip });
+      return {
+        outcome: 'denied',
+        reason: `${INJECT_ANNOTATION} requests policy ${JSON.stringify(policy.name)}, but ${misfit.deny}`,
+        decisions: decide(decisions, changed),
+      };
+    }
+    changed.set(policy.name, { policy: policy.name, decision: 'skip', reason: misfit.skip });
+  }
+  return { outcome: 'fitted', selected: kept, decisions: decide(decisions, changed) };
+}
