@@ -21,6 +21,12 @@ const REQUEST = {
   'log-forwarder.tandem.dev/host': 'fluentd.logging.svc.cluster.local',
 };
 
+// A hostNetwork pod may only ask for what supports it: of the built-ins, log-forwarder.
+const HOST_NETWORK_REQUEST = {
+  'tandem.dev/inject': 'log-forwarder',
+  'log-forwarder.tandem.dev/host': 'fluentd.logging.svc.cluster.local',
+};
+
 /** requestAll adds the three built-in policies to every pod template of `text`. */
 function requestAll(text: string): string {
   return parseAllDocuments(text)
@@ -30,7 +36,9 @@ function requestAll(text: string): string {
       if (template === undefined) return document.toString();
       const metadata = isJsonObject(template.metadata) ? template.metadata : {};
       const annotations = isJsonObject(metadata.annotations) ? metadata.annotations : {};
-      template.metadata = { ...metadata, annotations: { ...annotations, ...REQUEST } };
+      const hostNetwork = isJsonObject(template.spec) && template.spec.hostNetwork === true;
+      const request = hostNetwork ? HOST_NETWORK_REQUEST : REQUEST;
+      template.metadata = { ...metadata, annotations: { ...annotations, ...request } };
       const requested = new Document(value);
       requested.commentBefore = document.commentBefore;
       return requested.toString();

@@ -9,6 +9,9 @@ import { startFakeApiServer } from '../fixtures/kube/fake-apiserver.ts';
 import { REPO_POLICIES, send, sendReview } from '../fixtures/reviews/harness.ts';
 import { redisPod, reviewFor } from '../fixtures/reviews/reviews.ts';
 
+// Each case starts real processes: on a loaded 2-core machine the file takes over 30 s.
+t.setTimeout(120_000);
+
 // `tandem serve` in cluster mode, end to end: a real child process finds a (fake, local)
 // apiserver through KUBECONFIG as kubectl would, asks its version, fills its namespace
 // cache through the real client-node, and only then reports ready.
