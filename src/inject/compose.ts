@@ -14,7 +14,9 @@ import type {
 import type { LoadedPolicy, SidecarMode } from '../policy/compile.ts';
 import { renderTemplate, type TemplateScope } from '../policy/template.ts';
 import { bookPodPorts, checkInjectedContainers, type PortBook } from './container-checks.ts';
+import { resolveMountPath } from './mount-path.ts';
 import { checkPodSecurity } from './pod-security.ts';
+import { quoteValue } from './quote.ts';
 import { withRestrictedDefaults } from './security-defaults.ts';
 import type { InjectionStatus } from './status.ts';
 import type { InjectContext } from './types.ts';
@@ -180,6 +182,7 @@ function addPolicy(
         ],
         new Set(state.takenVolumes.keys()),
         state.ports,
+        policy.name,
       ),
     ) ??
     securityProblem(context, policy.name, { containers, volumes });
@@ -245,25 +248,46 @@ function addAppSide(
   for (const target of additions.appContainers) {
     const container = pod.spec?.containers[target.index];
     if (container === undefined) continue;
-    for (const mount of mounts) {
-      const paths = [...(container.volumeMounts ?? []), ...target.volumeMounts].map(
-        (m) => m.mountPath,
-      );
-      if (paths.includes(mount.mountPath)) {
-        return `policy "${policyName}" mounts ${mount.mountPath} in container "${container.name}", which already has a mount there`;
-      }
-      target.volumeMounts.push({ ...mount });
-    }
+    const clash = addMounts(container, target, mounts);
+    if (clash !== undefined) return `policy "${policyName}" mounts ${clash}`;
+    const names = new Set([...(container.env ?? []), ...target.env].map((e) => e.name));
     for (const variable of env) {
-      const names = [...(container.env ?? []), ...target.env].map((e) => e.name);
-      if (names.includes(variable.name)) {
+      if (names.has(variable.name)) {
         additions.warnings.push(
           `container "${container.name}" keeps its own env ${variable.name}; policy "${policyName}" would set it too`,
         );
         continue;
       }
+      names.add(variable.name);
       target.env.push({ ...variable });
     }
+  }
+  return undefined;
+}
+
+/**
+ * addMounts adds `mounts` to one target container, or says where one meets a mount the
+ * container already has. Paths compare as the kubelet resolves them, so `/var/log/app/`
+ * and `/var/log/app` are one directory, and the message quotes the author's spelling.
+ */
+function addMounts(
+  container: V1Container,
+  target: AppContainerAddition,
+  mounts: readonly V1VolumeMount[],
+): string | undefined {
+  const taken = new Map<string, string>();
+  for (const mount of [...(container.volumeMounts ?? []), ...target.volumeMounts]) {
+    taken.set(resolveMountPath(mount.mountPath), mount.mountPath);
+  }
+  for (const mount of mounts) {
+    const resolved = resolveMountPath(mount.mountPath);
+    const existing = taken.get(resolved);
+    if (existing !== undefined) {
+      const spelt = existing === resolved ? '' : ` (as ${quoteValue(existing)})`;
+      return `${resolved} in container "${container.name}", which already has a mount there${spelt}`;
+    }
+    taken.set(resolved, mount.mountPath);
+    target.volumeMounts.push({ ...mount });
   }
   return undefined;
 }

@@ -5,12 +5,23 @@
  * server's rejection, or as a container that cannot bind, with tandem's part unnamed.
  */
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import { resolveMountPath } from './mount-path.ts';
 
-/** PortBook records which container of the pod listens on each port and protocol. */
+/**
+ * PortBook records who listens on each port and protocol of the pod, as a phrase for a
+ * message: `container "app" of the pod`, `container "x" of policy "p"`.
+ */
 export type PortBook = Map<string, string>;
 
 function portKey(port: number, protocol: string | undefined): string {
   return `${port}/${protocol ?? 'TCP'}`;
+}
+
+/** listener names a port's side of a clash: the container, and the port's name if it has one. */
+function listener(container: string, port: string | undefined): string {
+  return port === undefined
+    ? `container "${container}"`
+    : `port "${port}" of container "${container}"`;
 }
 
 /** isLongRunning: app containers and native sidecars run alongside the app; plain init containers do not. */
@@ -29,7 +40,8 @@ export function bookPodPorts(pod: V1Pod): PortBook {
     for (const container of list) {
       if (!isLongRunning(container, init)) continue;
       for (const port of container.ports ?? []) {
-        book.set(portKey(port.containerPort, port.protocol), container.name);
+        const key = portKey(port.containerPort, port.protocol);
+        book.set(key, `${listener(container.name, port.name)} of the pod`);
       }
     }
   }
@@ -37,14 +49,15 @@ export function bookPodPorts(pod: V1Pod): PortBook {
 }
 
 /**
- * checkInjectedContainers returns why `containers` (one policy's, rendered, with
+ * checkInjectedContainers returns why `containers` (policy `policyName`'s, rendered, with
  * `init` telling plain init containers apart) cannot join the pod, or undefined. It books
- * their ports when they pass.
+ * their ports when they pass. Mount paths compare as the kubelet resolves them.
  */
 export function checkInjectedContainers(
   containers: readonly { container: V1Container; init: boolean }[],
   volumes: ReadonlySet<string>,
   ports: PortBook,
+  policyName: string,
 ): string | undefined {
   for (const { container, init } of containers) {
     const where = `container "${container.name}"`;
@@ -53,8 +66,9 @@ export function checkInjectedContainers(
       if (!volumes.has(mount.name)) {
         return `${where} mounts volume "${mount.name}", which neither the pod nor a policy adds`;
       }
-      if (paths.has(mount.mountPath)) return `${where} would mount ${mount.mountPath} twice`;
-      paths.add(mount.mountPath);
+      const resolved = resolveMountPath(mount.mountPath);
+      if (paths.has(resolved)) return `${where} would mount ${resolved} twice`;
+      paths.add(resolved);
     }
     for (const port of container.ports ?? []) {
       const number = port.containerPort;
@@ -64,10 +78,10 @@ export function checkInjectedContainers(
       if (!isLongRunning(container, init)) continue;
       const key = portKey(number, port.protocol);
       const user = ports.get(key);
-      if (user !== undefined) {
-        return `${where} would listen on ${key}, which container "${user}" of the pod already uses`;
-      }
-      ports.set(key, container.name);
+      const self = listener(container.name, port.name);
+      if (user !== undefined)
+        return `${self} would listen on ${key}, where ${user} already listens`;
+      ports.set(key, `${self} of policy "${policyName}"`);
     }
   }
   return undefined;

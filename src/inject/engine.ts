@@ -18,9 +18,11 @@ import {
 } from './compose.ts';
 import { resolveParams } from './params.ts';
 import { fitPolicies } from './pod-fit.ts';
+import { quoteValue } from './quote.ts';
 import { buildPatch } from './patch.ts';
 import { selectPolicies, type SelectedPolicy } from './select.ts';
 import { parseStatus, serializeStatus, type InjectionStatus } from './status.ts';
+import { trustStatus } from './status-trust.ts';
 import type { InjectContext, InjectResult, PolicyDecision } from './types.ts';
 
 /** Explanation is what `tandem explain` shows for one pod. */
@@ -49,41 +51,30 @@ function targetContainers(
       .filter((i) => i >= 0);
     return { ok: true, targets };
   }
-  const targets: number[] = [];
-  for (const name of raw
+  const names = raw
     .split(',')
     .map((n) => n.trim())
-    .filter((n) => n !== '')) {
+    .filter((n) => n !== '');
+  if (names.length === 0) {
+    // Most often a templated value that came out empty: injecting the policy's mounts and
+    // env into no container at all would leave the app without what it asked for.
+    return {
+      ok: false,
+      reason: `annotation ${TARGET_CONTAINERS_ANNOTATION} names no container: name at least one of the pod's containers, or remove the annotation to target all of them`,
+    };
+  }
+  const targets: number[] = [];
+  for (const name of names) {
     const index = containers.findIndex((c) => c.name === name);
     if (index < 0) {
       return {
         ok: false,
-        reason: `annotation ${TARGET_CONTAINERS_ANNOTATION} names container ${JSON.stringify(name)}, which the pod does not have`,
+        reason: `annotation ${TARGET_CONTAINERS_ANNOTATION} names container ${quoteValue(name)}, which the pod does not have`,
       };
     }
     if (!targets.includes(index)) targets.push(index);
   }
   return { ok: true, targets };
-}
-
-/**
- * staleStatus finds what the status annotation names but the pod lacks: a pod edited
- * after injection, or a status copied onto another pod. Trusting it would leave the pod
- * without what it asked for, so the pod is denied with a way out.
- */
-function staleStatus(pod: V1Pod, status: InjectionStatus): string | undefined {
-  // Most pods arrive without a status: skip building the name sets for them.
-  if (status.containers.length === 0 && status.volumes.length === 0) return undefined;
-  const spec = pod.spec;
-  const containers = new Set(
-    [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].map((c) => c.name),
-  );
-  const volumes = new Set((spec?.volumes ?? []).map((v) => v.name));
-  const missing =
-    status.containers.find((name) => !containers.has(name)) ??
-    status.volumes.find((name) => !volumes.has(name));
-  if (missing === undefined) return undefined;
-  return `annotation ${STATUS_ANNOTATION} lists "${missing}", which the pod does not have; remove the annotation to inject again`;
 }
 
 /** injectPod decides which policies apply to `pod` and returns the patch that adds them. */
@@ -105,9 +96,8 @@ function run(
   const annotations = pod.metadata?.annotations ?? {};
   const parsed = parseStatus(annotations[STATUS_ANNOTATION]);
   if (!parsed.ok) return { decisions: [], result: denied(parsed.message) };
-  const status = parsed.status;
-  const stale = staleStatus(pod, status);
-  if (stale !== undefined) return { decisions: [], result: denied(stale) };
+  const trust = trustStatus(pod, parsed.status, policies, templateScope(pod, context));
+  const { status } = trust;
   const selection = selectPolicies(
     { annotations, labels: pod.metadata?.labels ?? {}, status },
     policies,
@@ -115,9 +105,9 @@ function run(
     explainAll,
   );
   if (selection.outcome === 'denied') {
-    return { decisions: selection.decisions, result: denied(selection.reason) };
+    return { decisions: selection.decisions, result: denied(selection.reason, trust.warnings) };
   }
-  const warnings = [...selection.warnings];
+  const warnings = [...trust.warnings, ...selection.warnings];
   const fitted = fitPolicies(pod.spec, selection.selected, selection.decisions);
   if (fitted.outcome === 'denied') {
     return { decisions: fitted.decisions, result: denied(fitted.reason, warnings) };

@@ -4,7 +4,8 @@
  * later substituted into single strings, never parsed as structure.
  */
 import { PARAM_ANNOTATION_SUFFIX, paramAnnotationKey } from '../annotations.ts';
-import { INTEGER_TEXT, type LoadedPolicy } from '../policy/compile.ts';
+import { INTEGER_TEXT, type CompiledParam, type LoadedPolicy } from '../policy/compile.ts';
+import { quoteValue } from './quote.ts';
 
 /** ResolvedParams is the value of every param, or why the pod is denied. */
 export type ResolvedParams =
@@ -36,13 +37,13 @@ export function resolveParams(
     if (param.pattern !== undefined && !param.pattern.test(given)) {
       return {
         ok: false,
-        reason: `annotation ${key} has value ${JSON.stringify(given)}, which does not match the pattern ${param.patternSource ?? ''} of policy "${policy.name}"`,
+        reason: `annotation ${key} has value ${quoteValue(given)}, which policy "${policy.name}" does not accept${whitespaceHint(param, given)}. ${wanted(param)}`,
       };
     }
     if (param.type === 'integer' && !INTEGER_TEXT.test(given)) {
       return {
         ok: false,
-        reason: `annotation ${key} has value ${JSON.stringify(given)}, but policy "${policy.name}" wants an integer`,
+        reason: `annotation ${key} has value ${quoteValue(given)}, but policy "${policy.name}" wants an integer`,
       };
     }
     values.set(param.name, given);
@@ -56,8 +57,42 @@ export function resolveParams(
   const prefix = `${policy.name}${PARAM_ANNOTATION_SUFFIX}`;
   for (const key of Object.keys(annotations)) {
     if (key.startsWith(prefix) && !policy.params.has(key.slice(prefix.length))) {
-      warnings.push(`annotation ${key} is not a param of policy "${policy.name}" and is ignored`);
+      warnings.push(
+        `annotation ${quoteValue(key)} is not a param of policy "${policy.name}" and is ignored`,
+      );
     }
   }
   return { ok: true, values, warnings };
+}
+
+/**
+ * wanted tells the pod's author what the param accepts, in the admin's words: its
+ * description and example. Only a param with neither falls back to its pattern, cut,
+ * since a 400-character regular expression helps nobody fix an annotation.
+ */
+function wanted(param: CompiledParam): string {
+  const example = param.example === undefined ? '' : ` Example: ${param.example}`;
+  if (param.description !== undefined) {
+    const description = param.description.trim();
+    const stop = /[.!?]$/.test(description) ? '' : '.';
+    return `Wanted: ${description}${stop}${example}`;
+  }
+  if (param.example !== undefined) return `Wanted: a value such as ${param.example}`;
+  return `Wanted: a value matching ${quoteValue(param.patternSource ?? '')}`;
+}
+
+const WHITESPACE = /\s/;
+
+/**
+ * whitespaceHint points at a space the pattern does not allow, the usual slip in a list
+ * (`a:1, b:2`), and says whether the value would pass without its whitespace.
+ */
+function whitespaceHint(param: CompiledParam, given: string): string {
+  const at = given.search(WHITESPACE);
+  if (at < 0) return '';
+  const what = given[at] === ' ' ? 'a space' : 'whitespace';
+  const stripped = given.replace(/\s+/g, '');
+  const fix =
+    param.pattern?.test(stripped) === true ? '; without the whitespace it would be accepted' : '';
+  return `: it has ${what} at character ${at + 1}${fix}`;
 }

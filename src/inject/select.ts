@@ -5,6 +5,7 @@
  */
 import { INJECT_ANNOTATION, OPT_OUT_VALUES, STATUS_ANNOTATION } from '../annotations.ts';
 import type { LoadedPolicy, PolicySet } from '../policy/compile.ts';
+import { quoteValue } from './quote.ts';
 import { describeSelector, matchesSelector } from './selector.ts';
 import type { InjectionStatus } from './status.ts';
 import type { InjectContext, PolicyDecision, SelectionReason } from './types.ts';
@@ -61,10 +62,6 @@ function namespaceAllows(policy: LoadedPolicy, context: InjectContext): boolean 
   return selector === undefined || matchesSelector(selector, context.namespaceLabels);
 }
 
-function quoted(value: string): string {
-  return JSON.stringify(value);
-}
-
 /**
  * selectPolicies applies the selection rules. With `explainAll`, it also records a
  * decision for every loaded policy, which `tandem explain` prints; the webhook leaves it
@@ -82,7 +79,7 @@ export function selectPolicies(
   const injectedBefore = new Map(input.status.policies.map((p) => [p.name, p] as const));
   const request = parseInjectAnnotation(input.annotations[INJECT_ANNOTATION]);
   for (const name of request.duplicates) {
-    warnings.push(`${INJECT_ANNOTATION} names policy ${quoted(name)} more than once`);
+    warnings.push(`${INJECT_ANNOTATION} names policy ${quoteValue(name)} more than once`);
   }
   const consider = (policy: LoadedPolicy, reason: SelectionReason, why: string): void => {
     const before = injectedBefore.get(policy.name);
@@ -93,7 +90,7 @@ export function selectPolicies(
     }
     if (before.hash !== policy.hash) {
       warnings.push(
-        `policy ${quoted(policy.name)} changed since this pod was injected; the pod keeps the version it has`,
+        `policy ${quoteValue(policy.name)} changed since this pod was injected; the pod keeps the version it has`,
       );
     }
     decisions.push({
@@ -106,12 +103,12 @@ export function selectPolicies(
   for (const name of request.names) {
     const policy = policies.byName.get(name);
     if (policy === undefined) {
-      const reason = `${INJECT_ANNOTATION} requests policy ${quoted(name)}, which does not exist`;
+      const reason = `${INJECT_ANNOTATION} requests policy ${quoteValue(name)}, which does not exist`;
       decisions.push({ policy: name, decision: 'deny', reason: 'no such policy' });
       return { outcome: 'denied', reason, decisions };
     }
     if (!namespaceAllows(policy, context)) {
-      const reason = `${INJECT_ANNOTATION} requests policy ${quoted(name)}, which namespace ${quoted(context.namespace)} may not use (its namespaceSelector does not match the namespace's labels)`;
+      const reason = `${INJECT_ANNOTATION} requests policy ${quoteValue(name)}, which namespace ${quoteValue(context.namespace)} may not use (its namespaceSelector does not match the namespace's labels)`;
       decisions.push({ policy: name, decision: 'deny', reason: 'namespace not allowed' });
       return { outcome: 'denied', reason, decisions };
     }
@@ -141,7 +138,10 @@ export function selectPolicies(
     if (!namespaceAllows(policy, context)) {
       if (explainAll) {
         decisions.push(
-          skip(policy, `namespace ${quoted(context.namespace)} is outside its namespaceSelector`),
+          skip(
+            policy,
+            `namespace ${quoteValue(context.namespace)} is outside its namespaceSelector`,
+          ),
         );
       }
       continue;

@@ -4,8 +4,8 @@
  * worked out once, so that admission does no parsing at all.
  */
 import { createHash } from 'node:crypto';
-import type { JsonObject, JsonValue } from '../json.ts';
-import type { LabelSelector, PolicySpec, SidecarPolicy } from './schema.ts';
+import { isJsonObject, type JsonObject, type JsonValue } from '../json.ts';
+import type { LabelSelector, ParamDeclaration, PolicySpec, SidecarPolicy } from './schema.ts';
 import { compileTemplate, type TemplateNode, type TemplateProblem } from './template.ts';
 
 /** SidecarMode says how long-running policy containers join a pod (SPEC §3 rule 4). */
@@ -20,6 +20,9 @@ export interface CompiledParam {
   readonly pattern: RegExp | undefined;
   readonly patternSource: string | undefined;
   readonly type: 'string' | 'integer';
+  /** description and example tell a pod's author what the param wants. */
+  readonly description: string | undefined;
+  readonly example: string | undefined;
 }
 
 /** PolicySource is where a policy was written. */
@@ -105,18 +108,7 @@ function compileParams(spec: PolicySpec, problems: TemplateProblem[]): Map<strin
     if (declaration.required === true && fallback !== undefined) {
       problems.push({ fieldPath, message: 'a required param cannot have a default' });
     }
-    if (fallback !== undefined && pattern !== undefined && !pattern.test(fallback)) {
-      problems.push({
-        fieldPath: `${fieldPath}.default`,
-        message: `default "${fallback}" does not match the param's pattern`,
-      });
-    }
-    if (fallback !== undefined && type === 'integer' && !INTEGER_TEXT.test(fallback)) {
-      problems.push({
-        fieldPath: `${fieldPath}.default`,
-        message: `default "${fallback}" is not an integer`,
-      });
-    }
+    problems.push(...sampleProblems(fieldPath, declaration, pattern));
     params.set(name, {
       name,
       required: declaration.required === true,
@@ -124,9 +116,43 @@ function compileParams(spec: PolicySpec, problems: TemplateProblem[]): Map<strin
       pattern,
       patternSource: declaration.pattern,
       type,
+      description: declaration.description,
+      example: declaration.example,
     });
   }
   return params;
+}
+
+/**
+ * sampleProblems checks the values a policy writes for a param, its default and its
+ * example, against the param's own rules: a denial shows the example as a value that
+ * works, so it must be one.
+ */
+function sampleProblems(
+  fieldPath: string,
+  declaration: ParamDeclaration,
+  pattern: RegExp | undefined,
+): TemplateProblem[] {
+  const problems: TemplateProblem[] = [];
+  for (const [key, value] of [
+    ['default', declaration.default],
+    ['example', declaration.example],
+  ] as const) {
+    if (value === undefined) continue;
+    if (pattern !== undefined && !pattern.test(value)) {
+      problems.push({
+        fieldPath: `${fieldPath}.${key}`,
+        message: `${key} "${value}" does not match the param's pattern`,
+      });
+    }
+    if (declaration.type === 'integer' && !INTEGER_TEXT.test(value)) {
+      problems.push({
+        fieldPath: `${fieldPath}.${key}`,
+        message: `${key} "${value}" is not an integer`,
+      });
+    }
+  }
+  return problems;
 }
 
 function checkSelector(
@@ -197,7 +223,7 @@ export function compilePolicy(document: SidecarPolicy, source: PolicySource): Co
       });
     }
   }
-  problems.push(...annotationsInCommands(spec));
+  problems.push(...annotationsInCommands(spec), ...templatedMountPaths(spec));
   if ((spec.containers?.length ?? 0) + (spec.initContainers?.length ?? 0) === 0) {
     if (spec.appContainer === undefined && spec.podAnnotations === undefined) {
       problems.push({ fieldPath: 'spec', message: 'the policy injects nothing' });
@@ -240,6 +266,35 @@ function annotationsInCommands(spec: PolicySpec): TemplateProblem[] {
           }
         });
       }
+    }
+  }
+  return problems;
+}
+
+/**
+ * templatedMountPaths refuses a template in an injected container's mount path. A value
+ * from the pod could otherwise land a volume the app writes to on the container's own
+ * files (`logDir=/fluent-bit/bin` over Fluent Bit's binary). tandem cannot know an
+ * image's layout, so only the paths the admin wrote, and checked against the image, are
+ * trusted; params still decide where the app sees a volume (appContainer.volumeMounts),
+ * which is the pod's own filesystem.
+ */
+function templatedMountPaths(spec: PolicySpec): TemplateProblem[] {
+  const problems: TemplateProblem[] = [];
+  for (const list of ['initContainers', 'containers'] as const) {
+    for (const [i, container] of (spec[list] ?? []).entries()) {
+      const mounts = (container as Record<string, unknown>)['volumeMounts'];
+      if (!Array.isArray(mounts)) continue;
+      mounts.forEach((mount: unknown, j) => {
+        const path = isJsonObject(mount) ? mount['mountPath'] : undefined;
+        if (typeof path === 'string' && path.includes('{{')) {
+          problems.push({
+            fieldPath: `spec.${list}[${i}].volumeMounts[${j}].mountPath`,
+            message:
+              "an injected container's mount path must be fixed, not a template: a pod's value could land a volume on the container's own files",
+          });
+        }
+      });
     }
   }
   return problems;

@@ -5,6 +5,7 @@
  */
 import type { V1Container, V1Volume } from '@kubernetes/client-node';
 import type { PolicyIssue } from '../errors.ts';
+import { resolveMountPath } from '../inject/mount-path.ts';
 import { checkPodSecurity, type PodSecurityLevel } from '../inject/pod-security.ts';
 import { withRestrictedDefaults } from '../inject/security-defaults.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.ts';
@@ -113,7 +114,9 @@ function claimsOf(rendered: Rendered): Claim[] {
   ];
   for (const [list, items, key, label] of more) {
     for (const [i, item] of items.entries()) {
-      const value = text(item[key]);
+      const raw = text(item[key]);
+      // Two spellings of one directory (`/var/log/app/`, `/var/log/app`) are one mount.
+      const value = raw !== undefined && key === 'mountPath' ? resolveMountPath(raw) : raw;
       if (value !== undefined) {
         claims.push({ subject: `${label} "${value}"`, fieldPath: `${list}[${i}].${key}` });
       }

@@ -24,7 +24,10 @@ export const ParamSchema = Type.Object(
     default: Type.Optional(Type.String()),
     pattern: Type.Optional(Type.String({ minLength: 1 })),
     type: Type.Optional(Type.Union([Type.Literal('string'), Type.Literal('integer')])),
+    // description and example are what a pod's author is shown when a value is refused,
+    // rather than the pattern.
     description: Type.Optional(Type.String()),
+    example: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
 );

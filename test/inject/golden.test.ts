@@ -22,7 +22,16 @@ const EXPECTED_POD = 'expected.yaml';
 const EXPECTED_PATCH = 'expected.patch.json';
 // A case whose pod is denied or left alone holds the engine's whole answer instead.
 const EXPECTED_RESULT = 'expected.result.json';
-const KNOWN = new Set([INPUT, CONTEXT, EXPECTED_POD, EXPECTED_PATCH, EXPECTED_RESULT]);
+// Optional: a patched case whose point is a warning (a forged status) pins its warnings.
+const EXPECTED_WARNINGS = 'expected.warnings.json';
+const KNOWN = new Set([
+  INPUT,
+  CONTEXT,
+  EXPECTED_POD,
+  EXPECTED_PATCH,
+  EXPECTED_RESULT,
+  EXPECTED_WARNINGS,
+]);
 const update = process.env.UPDATE_GOLDEN === '1';
 
 const policies = await loadPolicies(path.join(REPO_ROOT, 'policies'));
@@ -69,9 +78,20 @@ for (const entry of cases) {
       return t.end();
     }
     const injected = applyPatch(pod, result.patch);
+    const warningsFile = path.join(dir, EXPECTED_WARNINGS);
     if (update) {
       writeFileSync(path.join(dir, EXPECTED_PATCH), `${JSON.stringify(result.patch, null, 2)}\n`);
       writeFileSync(path.join(dir, EXPECTED_POD), stringify(injected));
+      if (existsSync(warningsFile)) {
+        writeFileSync(warningsFile, `${JSON.stringify(result.warnings, null, 2)}\n`);
+      }
+    }
+    if (existsSync(warningsFile)) {
+      t.strictSame(
+        result.warnings,
+        JSON.parse(readFileSync(warningsFile, 'utf8')),
+        'the warnings are the expected ones',
+      );
     }
     t.same(
       result.patch,

@@ -351,16 +351,13 @@ for (const params of [
       t.equal(tail?.props.get('tag'), params.tag ?? 'app');
 
       const logDir = params.logDir ?? '/var/log/app';
-      t.equal(tail?.props.get('path'), `${logDir}/${params.files ?? '*.log'}`);
-      const sidecarLogs = sidecar.volumeMounts?.find((m) => m.mountPath === logDir);
+      const tailed = tail?.props.get('path') ?? '';
+      t.equal(tailed, `/var/log/tandem-app/${params.files ?? '*.log'}`);
+      const sidecarLogs = sidecar.volumeMounts?.find((m) => tailed.startsWith(`${m.mountPath}/`));
       t.ok(sidecarLogs, 'the tailed directory is a mount of the sidecar');
       t.equal(sidecarLogs?.readOnly, true, 'which the sidecar only reads');
       const appLogs = rendered.appContainer.volumeMounts?.find((m) => m.name === sidecarLogs?.name);
-      t.equal(
-        appLogs?.mountPath,
-        logDir,
-        'and the app writes into the same volume at the same path',
-      );
+      t.equal(appLogs?.mountPath, logDir, 'and the app writes into the same volume at logDir');
       t.equal(appLogs?.readOnly, undefined, 'which the app may write');
 
       const db = tail?.props.get('db') ?? '';
