@@ -433,7 +433,7 @@ t.test('denies a sidecar port the pod already uses, naming both containers', (t)
   const pod = appPod({ 'tandem.dev/inject': 'proxy', 'proxy.tandem.dev/port': '8080' });
   t.match(
     denial(run(pod)),
-    /policy "proxy": container "proxy" would listen on 8080\/TCP, where container "app" of the pod already listens/,
+    /policy "proxy": port "proxy" of container "proxy" would listen on 8080\/TCP, where port "http" of container "app" of the pod already listens/,
   );
   t.end();
 });

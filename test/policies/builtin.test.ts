@@ -83,6 +83,8 @@ for (const file of files) {
     t.ok((policy.spec.description ?? '').length > 20, 'has a description');
     for (const [name, declaration] of Object.entries(policy.spec.params ?? {})) {
       t.ok((declaration.description ?? '').length > 10, `param ${name} has a description`);
+      // A refused value is answered with the description and the example (issue 10).
+      t.ok(declaration.example !== undefined, `param ${name} has an example`);
       t.ok(declaration.pattern !== undefined, `param ${name} has a pattern`);
     }
     t.equal(policy.spec.selector, undefined, 'no selector: built-ins are never automatic');
