@@ -10,7 +10,7 @@ import { TandemError } from '../errors.ts';
 import { reportFailure } from './failure.ts';
 import type { ClusterConnection } from '../kube/connect.ts';
 import { readNamespaceLabelsFile, staticNamespaces } from '../kube/static-namespaces.ts';
-import { DEFAULT_BODY_LIMIT } from '../server/app.ts';
+import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_CONNECTIONS } from '../server/app.ts';
 import { startWebhook, type RunningWebhook } from '../server/webhook.ts';
 
 const env = process.env;
@@ -35,6 +35,10 @@ const OPTIONS = {
   },
   'log-level': { type: 'string', default: env['TANDEM_LOG_LEVEL'] ?? 'info' },
   'body-limit': { type: 'string', default: env['TANDEM_BODY_LIMIT'] ?? String(DEFAULT_BODY_LIMIT) },
+  'max-connections': {
+    type: 'string',
+    default: env['TANDEM_MAX_CONNECTIONS'] ?? String(DEFAULT_MAX_CONNECTIONS),
+  },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -63,6 +67,9 @@ Options:
                                 (TANDEM_LOG_LEVEL, default info)
       --body-limit BYTES        largest review accepted (TANDEM_BODY_LIMIT, default
                                 ${DEFAULT_BODY_LIMIT}, 7 MiB)
+      --max-connections N       open connections at most (TANDEM_MAX_CONNECTIONS, default
+                                ${DEFAULT_MAX_CONNECTIONS}); at the cap a new connection
+                                replaces the longest-idle one
   -h, --help                    show this help
 `;
 
@@ -168,6 +175,10 @@ async function serve(values: Values): Promise<number> {
     sidecars: cluster.sidecars,
     graceMs: parseInteger('grace-period', values['grace-period'], { min: 0, max: 3600 }) * 1000,
     bodyLimit: parseInteger('body-limit', values['body-limit'], { min: 1024, max: 2 ** 30 }),
+    maxConnections: parseInteger('max-connections', values['max-connections'], {
+      min: 1,
+      max: 1_000_000,
+    }),
     logger,
   });
   printLocalHelp(webhook);

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { admitPod, type AdmitEnv } from '../admission/pod.ts';
 import { encodeReview, errored } from '../admission/response.ts';
 import { parseReview } from '../admission/review.ts';
+import { answerPipelinedRequests, limitConnections } from './connections.ts';
 import type { RejectedStatus, ServerMetrics } from './metrics.ts';
 
 /**
@@ -45,15 +46,51 @@ export interface AppDeps extends AdmitEnv {
   readonly draining: () => boolean;
   readonly tls: TlsCredentials;
   readonly bodyLimit?: number;
+  /** maxConnections caps open connections; DEFAULT_MAX_CONNECTIONS when absent. */
+  readonly maxConnections?: number;
+  /** timeouts override CONNECTION_TIMEOUTS, for tests that cannot wait for them. */
+  readonly timeouts?: Partial<ConnectionTimeouts>;
 }
 
-// The apiserver gives up on a webhook after its timeoutSeconds, at most 30 s
-// (admissionregistration/v1), so no honest request takes longer to arrive and be answered.
-const REQUEST_TIMEOUT_MS = 30_000;
-// Longer than the 90 s idle timeout of the apiserver's webhook client (client-go's
-// SetTransportDefaults), so the client closes an idle connection first and never sends a
-// review on a connection the server is closing.
-const KEEP_ALIVE_TIMEOUT_MS = 100_000;
+/** ConnectionTimeouts bound how long a connection may take over each step, in ms. */
+export interface ConnectionTimeouts {
+  /** handshake: from TCP accept to the end of the TLS handshake. */
+  readonly handshake: number;
+  /** headers: for a request's headers to arrive. */
+  readonly headers: number;
+  /** request: for the whole request, headers and body, to arrive. */
+  readonly request: number;
+  /** idle: keep-alive between requests. */
+  readonly idle: number;
+}
+
+/**
+ * DEFAULT_MAX_CONNECTIONS bounds what idle connections can cost: about 80 KiB each, so
+ * 1,024 of them add about 80 MiB, which the Deployment's memory limit is sized for
+ * (deploy/deployment.yaml). An apiserver keeps at most 25 idle connections per webhook
+ * and a few more while busy, so even several apiservers are far below it.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 1024;
+
+/**
+ * CONNECTION_TIMEOUTS are sized to what an apiserver sends. Its client gives up on a TLS
+ * handshake after 10 s (client-go's TLSHandshakeTimeout) and writes the headers at once
+ * after it; it gives up on the whole call after the webhook's timeoutSeconds, at most
+ * 30 s (admissionregistration/v1). A connection slower than that is not an apiserver's,
+ * and Node's defaults (120 s handshake, 60 s headers, 300 s request) would let it hold
+ * memory for minutes. Idle keep-alive lasts longer than the 90 s idle timeout of the
+ * apiserver's client (client-go's SetTransportDefaults), so the client closes an idle
+ * connection first and never sends a review on a connection the server is closing.
+ */
+export const CONNECTION_TIMEOUTS: ConnectionTimeouts = {
+  handshake: 10_000,
+  headers: 10_000,
+  request: 30_000,
+  idle: 100_000,
+};
+// How often Node checks the headers and request timeouts; its 30 s default would let a
+// stalled request live up to twice as long as the timeout says.
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 // After this many requests a connection is told to close, so the apiserver dials again
 // and the Service spreads it over the replicas: otherwise one apiserver's keep-alive
 // connection pins its traffic to one replica forever (kubernetes/kubernetes#75791).
@@ -66,19 +103,32 @@ function statusOf(error: FastifyError): RejectedStatus {
 
 /** buildApp builds the webhook server; the caller listens and closes. */
 export function buildApp(deps: AppDeps) {
+  const timeouts = { ...CONNECTION_TIMEOUTS, ...deps.timeouts };
   const app = Fastify({
     loggerInstance: deps.logger,
     // One log line per admission, written by the route; fastify's two per request would
     // triple the logging cost on the hot path.
     logController: new LogController({ disableRequestLogging: true }),
-    https: { key: deps.tls.key, cert: deps.tls.cert, minVersion: 'TLSv1.2' },
+    https: {
+      key: deps.tls.key,
+      cert: deps.tls.cert,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: timeouts.handshake,
+      headersTimeout: timeouts.headers,
+      connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_INTERVAL_MS, timeouts.headers),
+    },
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    requestTimeout: REQUEST_TIMEOUT_MS,
-    connectionTimeout: REQUEST_TIMEOUT_MS,
-    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    requestTimeout: timeouts.request,
+    // Inactivity on a socket with a request open; between requests, keepAliveTimeout.
+    connectionTimeout: timeouts.request,
+    keepAliveTimeout: timeouts.idle,
     maxRequestsPerSocket: MAX_REQUESTS_PER_SOCKET,
     // Close idle keep-alive connections at close(); in-flight requests still finish.
     forceCloseConnections: 'idle',
+    // After the grace period, reviews still arriving on open connections are answered
+    // (with `Connection: close`, which fastify adds while closing), not refused with 503:
+    // the apiserver does not retry, so a 503 is a refused pod.
+    return503OnClosing: false,
     // A pod may legitimately carry a "__proto__" or "constructor" key (free-form maps
     // such as CSI volumeAttributes). fastify's default answers 400, which with
     // failurePolicy Fail refuses the pod; dropping the key is safe because the patch
@@ -86,16 +136,22 @@ export function buildApp(deps: AppDeps) {
     onProtoPoisoning: 'remove',
     onConstructorPoisoning: 'remove',
   });
+  limitConnections(app.server, {
+    maxConnections: deps.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    onShed: (reason) => deps.metrics.recordConnectionShed(reason),
+  });
+  answerPipelinedRequests(app.server);
   // Reviews are JSON; fastify's text/plain parser would let other bodies through to 400
   // where 415 says what is wrong.
   app.removeContentTypeParser('text/plain');
 
-  app.addHook('onRequest', (_request, reply, done) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     // Draining: the apiserver keeps reusing keep-alive connections to a terminating pod
     // (kubernetes/kubernetes#127335), so each answer tells it to dial a new one, which the
-    // Service sends to a replica that is not going away.
+    // Service sends to a replica that is not going away. Set at send time, so a review
+    // that began before SIGTERM closes its connection too.
     if (deps.draining()) void reply.header('connection', 'close');
-    done();
+    done(null, payload);
   });
 
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {

@@ -2,21 +2,32 @@
  * Graceful shutdown. On SIGTERM the kubelet has begun killing the pod, but the apiserver
  * learns that the endpoint is gone only when the endpoints controller and every
  * kube-proxy have caught up, and keeps sending reviews meanwhile. So tandem goes
- * not-ready, keeps answering for the grace period while telling every client to close
- * its connection, then stops listening, lets in-flight reviews finish, and exits.
+ * not-ready and keeps answering for the grace period, telling every client to close its
+ * connection after the answer; then it stops listening, lets in-flight reviews finish,
+ * and exits.
+ *
+ * The server never closes a keep-alive connection on its own while clients may still use
+ * it. Closing an idle connection races with a client that has just written a review on
+ * it, and the apiserver's Go client does not retry a POST it has written: the review
+ * fails with "connection reset by peer" and the pod is refused. An answer that carries
+ * `Connection: close` is the one race-free way to end an HTTP/1.1 connection, so during
+ * the grace period connections end only that way; the ones left idle are closed after it,
+ * when the endpoint is gone and no client picks them any more.
  */
 import type { Logger } from 'pino';
 
 /** DrainableServer is the part of the http(s) server drain uses. */
 export interface DrainableServer {
-  closeIdleConnections(): void;
   closeAllConnections(): void;
 }
 
 /** DrainOptions wires a drainer. */
 export interface DrainOptions {
   readonly server: DrainableServer;
-  /** close stops listening and resolves when in-flight requests are done (fastify's close). */
+  /**
+   * close stops listening, closes idle connections and resolves when in-flight requests
+   * are done (fastify's close); requests still arriving on open connections are answered.
+   */
   readonly close: () => Promise<void>;
   readonly graceMs: number;
   readonly logger: Logger;
@@ -29,9 +40,6 @@ export interface Drainer {
   drain(): Promise<void>;
 }
 
-// Connections that were mid-request when draining began answer without `Connection:
-// close` and then sit idle; sweeping idle ones this often closes them soon after.
-const IDLE_SWEEP_MS = 200;
 // In-flight reviews are in-memory work of milliseconds; one that is not done after this
 // long is stuck, and the kubelet's SIGKILL would end it less politely anyway.
 const CLOSE_DEADLINE_MS = 5_000;
@@ -48,16 +56,11 @@ export function createDrainer(options: DrainOptions): Drainer {
   const run = async (): Promise<void> => {
     draining = true;
     const { server, logger } = options;
-    logger.info({ graceMs: options.graceMs }, 'draining: not ready, closing connections');
-    // Idle keep-alive connections would otherwise carry the apiserver's next review here
-    // (kubernetes/kubernetes#127335).
-    server.closeIdleConnections();
-    const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
-    try {
-      await sleep(options.graceMs);
-    } finally {
-      clearInterval(sweep);
-    }
+    logger.info(
+      { graceMs: options.graceMs },
+      'draining: not ready, answers close their connections',
+    );
+    await sleep(options.graceMs);
     const deadline = setTimeout(() => {
       logger.warn('requests still running at the close deadline; closing their connections');
       server.closeAllConnections();

@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
 import type { AdmissionResult } from '../admission/pod.ts';
+import type { ConnectionShed } from './connections.ts';
 
 const RESULTS: readonly AdmissionResult[] = ['patched', 'allowed', 'denied', 'errored'];
 
@@ -28,6 +29,8 @@ export interface ServerMetrics {
   recordPoliciesLoaded(loaded: number): void;
   /** recordTlsReload counts a certificate reload. */
   recordTlsReload(outcome: 'success' | 'failure'): void;
+  /** recordConnectionShed counts a connection closed by the connection budget. */
+  recordConnectionShed(reason: ConnectionShed): void;
 }
 
 type Inc = { inc(): void };
@@ -115,6 +118,16 @@ export function createMetrics(registry: Registry): ServerMetrics {
     failure: zeroed(tlsReloads.labels('failure')),
   };
   const injectionChildren = new Map<string, Inc>();
+  const shed = new Counter({
+    name: 'tandem_connections_shed_total',
+    help: 'Connections closed at the connection cap: evicted (the quietest idle one made room) or refused (none was idle).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const shedChildren = {
+    evicted: zeroed(shed.labels('evicted')),
+    refused: zeroed(shed.labels('refused')),
+  };
 
   return {
     registry,
@@ -146,6 +159,9 @@ export function createMetrics(registry: Registry): ServerMetrics {
     },
     recordTlsReload(outcome) {
       tlsChildren[outcome].inc();
+    },
+    recordConnectionShed(reason) {
+      shedChildren[reason].inc();
     },
   };
 }

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { SidecarSettings } from '../admission/pod.ts';
 import type { NamespaceDirectory } from '../kube/namespaces.ts';
 import { loadPolicies } from '../policy/load.ts';
-import { buildApp, type WebhookApp } from './app.ts';
+import { buildApp, type ConnectionTimeouts, type WebhookApp } from './app.ts';
 import { createDrainer } from './drain.ts';
 import { createMetrics, type ServerMetrics } from './metrics.ts';
 import { createPolicyStore, fingerprintPolicyDirectory, watchPolicies } from './policies.ts';
@@ -28,6 +28,9 @@ export interface WebhookSettings {
   readonly sidecars: SidecarSettings;
   readonly graceMs: number;
   readonly bodyLimit?: number;
+  readonly maxConnections?: number;
+  /** timeouts shorten the connection timeouts, for tests. */
+  readonly timeouts?: Partial<ConnectionTimeouts>;
   readonly logger: Logger;
   /** watch tunes both reloaders. */
   readonly watch?: WatchOptions;
@@ -79,6 +82,8 @@ export async function startWebhook(settings: WebhookSettings): Promise<RunningWe
       return { ready: checks.namespaces && checks.notDraining, checks };
     },
     ...(settings.bodyLimit === undefined ? {} : { bodyLimit: settings.bodyLimit }),
+    ...(settings.maxConnections === undefined ? {} : { maxConnections: settings.maxConnections }),
+    ...(settings.timeouts === undefined ? {} : { timeouts: settings.timeouts }),
   });
   await app.listen({ host: settings.host, port: settings.port });
   const address = app.server.address();

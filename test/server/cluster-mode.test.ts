@@ -9,8 +9,9 @@ import { startFakeApiServer } from '../fixtures/kube/fake-apiserver.ts';
 import { REPO_POLICIES, send, sendReview } from '../fixtures/reviews/harness.ts';
 import { redisPod, reviewFor } from '../fixtures/reviews/reviews.ts';
 
-// Each case starts real processes: on a loaded 2-core machine the file takes over 30 s.
-t.setTimeout(120_000);
+// Each case starts a real `tandem serve` that loads @kubernetes/client-node: on a loaded
+// 2-core machine that alone can take tens of seconds, past tap's 30 s default.
+t.setTimeout(180_000);
 
 // `tandem serve` in cluster mode, end to end: a real child process finds a (fake, local)
 // apiserver through KUBECONFIG as kubectl would, asks its version, fills its namespace
@@ -80,10 +81,10 @@ async function startServe(t: Test, versionFile: string) {
       await exited;
     }
   });
-  const port = Number((await waitFor(() => stdout + stderr, /"port":(\d+)/, 15_000))[1]);
-  const certFile = (await waitFor(() => stderr, /certificate: (\S+)/, 5000))[1] ?? '';
+  const port = Number((await waitFor(() => stdout + stderr, /"port":(\d+)/, 60_000))[1]);
+  const certFile = (await waitFor(() => stderr, /certificate: (\S+)/, 30_000))[1] ?? '';
   const ca = [await readFile(certFile, 'utf8')];
-  await waitFor(() => stdout, /namespace cache synced/, 10_000);
+  await waitFor(() => stdout, /namespace cache synced/, 30_000);
   return { port, ca, fake, log: () => stdout };
 }
 
