@@ -4,12 +4,12 @@
  * rate, RSS; then 1,000 loaded policies, a 50-container pod, RSS over 100,000 reviews
  * on a fresh server and, with --profile, a CPU profile of the hot path.
  *
- *   node bench/run.ts [--quick] [--profile] [--out FILE]
+ *   node bench/run.ts [--quick] [--profile] [--availability-only] [--out FILE]
  *
  * Every load is bounded by a duration or a count, and every child is stopped by its pid
  * when the run ends or fails.
  */
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -17,6 +17,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generate } from 'selfsigned';
+import { parse as parseYaml } from 'yaml';
+import {
+  clientNodeMiB,
+  everyAnswered,
+  formatAvailability,
+  measureDrain,
+  measureIdleFlood,
+} from './availability.ts';
 import { benchBodies, manyContainersBody, singlePolicyBody, type BenchBody } from './bodies.ts';
 import {
   comparePaced,
@@ -63,6 +71,8 @@ interface Settings {
   readonly pacedConnections: number;
   readonly memoryCheckpoints: readonly number[];
   readonly profileSeconds: number;
+  /** floodConnections: idle TLS connections opened against tandem at once. */
+  readonly floodConnections: number;
   /** nodeFlags go to every tandem child, e.g. `--max-semi-space-size=8` to try a setting. */
   readonly nodeFlags: readonly string[];
 }
@@ -82,6 +92,7 @@ const FULL: Settings = {
   pacedConnections: 4,
   memoryCheckpoints: [20_000, 60_000, 100_000],
   profileSeconds: 10,
+  floodConnections: 3000,
   nodeFlags: [],
 };
 
@@ -383,6 +394,47 @@ async function profileTandem(bench: Bench): Promise<string> {
   return formatSummary(await summariseProfile(join(dir, file), 25));
 }
 
+/** deploymentMemoryLimitMiB reads the memory limit tandem's Deployment sets. */
+async function deploymentMemoryLimitMiB(): Promise<number> {
+  const text = await readFile(join(REPO, 'deploy', 'deployment.yaml'), 'utf8');
+  const deployment = parseYaml(text) as {
+    spec: { template: { spec: { containers: { resources: { limits: { memory: string } } }[] } } };
+  };
+  const limit = deployment.spec.template.spec.containers[0]?.resources.limits.memory ?? '';
+  const mebibytes = /^(\d+)Mi$/.exec(limit);
+  if (mebibytes === null) throw new Error(`the Deployment's memory limit "${limit}" is not in Mi`);
+  return Number(mebibytes[1]);
+}
+
+/** measureAvailability: the idle-connection flood and the drain under a Go client. */
+async function measureAvailability(bench: Bench): Promise<string[]> {
+  progress(`availability: ${bench.settings.floodConnections} idle TLS connections`);
+  const body = JSON.stringify(singlePolicyBody('medium').review);
+  const tandem = await startTandem(bench, {
+    name: 'tandem-flood',
+    policies: join(REPO, 'policies'),
+  });
+  const flood = await measureIdleFlood(tandem, {
+    caFile: bench.tls.certFile,
+    body,
+    attempted: bench.settings.floodConnections,
+  });
+  await stopServer(bench, tandem);
+  progress('availability: drain under a Go net/http client');
+  const drain = await measureDrain({
+    repo: REPO,
+    workDir: bench.workDir,
+    tls: bench.tls,
+    port: await freePort(),
+    body,
+    graceSeconds: 4,
+  });
+  if (!everyAnswered(flood) || (drain.ran && drain.failed > 0)) {
+    bench.failures += 1;
+  }
+  return formatAvailability(flood, clientNodeMiB(), await deploymentMemoryLimitMiB(), drain);
+}
+
 async function measureAll(bench: Bench, profile: boolean): Promise<Report> {
   const loadAtStart = loadAverage();
   const baseline = await startBaseline(bench);
@@ -420,6 +472,8 @@ async function main(): Promise<number> {
       profile: { type: 'boolean', default: false },
       out: { type: 'string' },
       'node-flags': { type: 'string', default: '' },
+      // Only the availability section (flood, drain): a minute instead of several.
+      'availability-only': { type: 'boolean', default: false },
     },
   });
   const nodeFlags = values['node-flags'].split(' ').filter((flag) => flag !== '');
@@ -436,7 +490,10 @@ async function main(): Promise<number> {
     failures: 0,
   };
   try {
-    const report = formatReport(await measureAll(bench, values.profile), settings.rate);
+    const availability = (await measureAvailability(bench)).join('\n') + '\n';
+    const report = values['availability-only']
+      ? availability
+      : formatReport(await measureAll(bench, values.profile), settings.rate) + availability;
     process.stdout.write(report);
     if (values.out !== undefined) await writeFile(values.out, report);
     return bench.failures > 0 ? 1 : 0;

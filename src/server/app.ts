@@ -65,12 +65,15 @@ export interface ConnectionTimeouts {
 }
 
 /**
- * DEFAULT_MAX_CONNECTIONS bounds what idle connections can cost: about 80 KiB each, so
- * 1,024 of them add about 80 MiB, which the Deployment's memory limit is sized for
- * (deploy/deployment.yaml). An apiserver keeps at most 25 idle connections per webhook
- * and a few more while busy, so even several apiservers are far below it.
+ * DEFAULT_MAX_CONNECTIONS bounds what idle connections can cost. Measured (bench/,
+ * availability): an idle TLS connection after one review holds about 78 KiB, and a
+ * flood of 3,000 of them against a cap of 512 took tandem from 138 to 228 MiB of RSS,
+ * V8's growth under the handshakes included; deploy/deployment.yaml's limit is sized from
+ * that. An apiserver keeps at most 25 idle connections per webhook host
+ * (k8s.io/apimachinery's SetTransportDefaults) and a few more while busy, so even
+ * several apiservers stay far below the cap.
  */
-export const DEFAULT_MAX_CONNECTIONS = 1024;
+export const DEFAULT_MAX_CONNECTIONS = 512;
 
 /**
  * CONNECTION_TIMEOUTS are sized to what an apiserver sends. Its client gives up on a TLS
