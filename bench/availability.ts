@@ -8,11 +8,11 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type TLSSocket } from 'node:tls';
+import { buildGoWebhookClient } from '../test/fixtures/go-webhook-client/build.ts';
 import { rssMiB, type ServerProcess } from './processes.ts';
 
 /** IdleFlood is the result of holding many idle connections open against tandem. */
@@ -204,22 +204,8 @@ export async function measureDrain(options: {
   readonly body: string;
   readonly graceSeconds: number;
 }): Promise<DrainResult> {
-  const client = join(options.workDir, 'go-webhook-client');
-  const build = spawnSync('go', ['build', '-o', client, '.'], {
-    cwd: join(options.repo, 'test', 'fixtures', 'go-webhook-client'),
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      GOCACHE: join(tmpdir(), 'tandem-go-cache'),
-      GOPATH: join(tmpdir(), 'tandem-go-path'),
-      GOPROXY: 'off',
-      GOFLAGS: '-mod=mod',
-      GOTOOLCHAIN: 'local',
-    },
-  });
-  if (build.error !== undefined || build.status !== 0) {
-    return { ran: false, why: `no Go client: ${build.error?.message ?? build.stderr}` };
-  }
+  const client = buildGoWebhookClient(options.workDir);
+  if (client instanceof Error) return { ran: false, why: `no Go client: ${client.message}` };
   const bodyFile = join(options.workDir, 'drain-review.json');
   await writeFile(bodyFile, options.body);
   const server = spawn(

@@ -5,18 +5,18 @@
  * grace period of a real `tandem serve` process. The apiserver does not retry a POST,
  * so every failed call would be a refused pod.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
+import { buildGoWebhookClient } from '../fixtures/go-webhook-client/build.ts';
 import { REPO_POLICIES } from '../fixtures/reviews/harness.ts';
 import { redisPod, reviewFor } from '../fixtures/reviews/reviews.ts';
 
 const BIN = new URL('../../bin/tandem.js', import.meta.url).pathname;
-const CLIENT_SOURCE = new URL('../fixtures/go-webhook-client/', import.meta.url).pathname;
 const GRACE_SECONDS = 4;
 
 t.setTimeout(180_000);
@@ -30,26 +30,6 @@ interface CallSummary {
   readonly newConnections: number;
   readonly reusedConnections: number;
   readonly answersWithConnectionClose: number;
-}
-
-/** buildClient compiles the Go client offline (standard library only) into `dir`. */
-function buildClient(dir: string): string | Error {
-  const output = join(dir, 'go-webhook-client');
-  const result = spawnSync('go', ['build', '-o', output, '.'], {
-    cwd: CLIENT_SOURCE,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      GOCACHE: join(tmpdir(), 'tandem-go-cache'),
-      GOPATH: join(tmpdir(), 'tandem-go-path'),
-      GOPROXY: 'off',
-      GOFLAGS: '-mod=mod',
-      GOTOOLCHAIN: 'local',
-    },
-  });
-  if (result.error !== undefined) return result.error;
-  if (result.status !== 0) return new Error(`go build failed:\n${result.stderr}`);
-  return output;
 }
 
 async function waitFor(read: () => string, pattern: RegExp, ms: number): Promise<string> {
@@ -66,7 +46,7 @@ t.test(
   async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'tandem-drain-go-'));
     t.teardown(() => rm(dir, { recursive: true, force: true }));
-    const client = buildClient(dir);
+    const client = buildGoWebhookClient(dir);
     if (client instanceof Error) {
       // .ci/run installs golang-go; elsewhere say plainly why this proof did not run.
       t.comment(`SKIP: no Go toolchain to build the apiserver-like client: ${client.message}`);
