@@ -52,8 +52,38 @@ function named(value: JsonValue | undefined): { name: string; image: string | un
   }));
 }
 
+// What a policy adds, by name, when no name or image in it is a template: the same for
+// every pod, so worked out once per loaded policy instead of rendered on every admission.
+const staticParts = new WeakMap<LoadedPolicy, Rendered | null>();
+
+function isPlain(value: unknown): boolean {
+  return typeof value !== 'string' || !value.includes('{{');
+}
+
+/** staticRendered is what `policy` adds when no name or image is templated, else null. */
+function staticRendered(policy: LoadedPolicy): Rendered | null {
+  const known = staticParts.get(policy);
+  if (known !== undefined) return known;
+  const { spec } = policy;
+  const containers = [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
+  const volumes = spec.volumes ?? [];
+  const plain =
+    containers.every((c) => isPlain(c.name) && isPlain(c.image)) &&
+    volumes.every((v) => isPlain(v.name));
+  const parts = plain
+    ? {
+        containers: containers.map((c) => ({ name: c.name, image: c.image })),
+        volumes: volumes.map((v) => v.name),
+      }
+    : null;
+  staticParts.set(policy, parts);
+  return parts;
+}
+
 /** render gives what `policy` adds to this pod, or why it cannot say (a param the pod broke). */
 function render(policy: LoadedPolicy, scope: Omit<TemplateScope, 'params'>): Rendered | string {
+  const fixed = staticRendered(policy);
+  if (fixed !== null) return fixed;
   const params = resolveParams(policy, scope.annotations);
   if (!params.ok) return params.reason;
   const content = renderTemplate(policy.template, { ...scope, params: params.values });

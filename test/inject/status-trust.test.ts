@@ -213,3 +213,37 @@ t.test(
     t.end();
   },
 );
+
+t.test(
+  "a policy with a templated image is checked against what it renders for the pod's params",
+  (t) => {
+    const versioned = policySet(`
+apiVersion: tandem.dev/v1alpha1
+kind: SidecarPolicy
+metadata: {name: agent}
+spec:
+  pattern: sidecar
+  params:
+    version: {required: true, pattern: '[0-9]+'}
+  containers: [{name: agent, image: 'registry.example/agent:{{ params.version }}'}]
+`);
+    const ask = { 'tandem.dev/inject': 'agent', 'agent.tandem.dev/version': '1' };
+    const pod = appPod(ask);
+    const first = injectPod(pod, versioned, context());
+    const out = patched(t, first, pod);
+    t.strictSame(injectPod(out, versioned, context()), { outcome: 'unchanged', warnings: [] });
+
+    const annotations = out.metadata?.annotations ?? {};
+    annotations['agent.tandem.dev/version'] = '2';
+    t.strictSame(
+      injectPod(out, versioned, context()).warnings[0],
+      'annotation tandem.dev/status says policy "agent" was injected, but container "agent" runs image "registry.example/agent:1", not "registry.example/agent:2": not trusted',
+    );
+    annotations['agent.tandem.dev/version'] = 'x';
+    t.match(
+      injectPod(out, versioned, context()).warnings[0],
+      /^annotation tandem\.dev\/status says policy "agent" was injected, but annotation agent\.tandem\.dev\/version has value "x", which policy "agent" does not accept/,
+    );
+    t.end();
+  },
+);
