@@ -3,18 +3,28 @@
  * on a slow poll besides. Kubernetes updates a mounted Secret or ConfigMap by writing a
  * new timestamped directory and renaming a `..data` symlink over the old one; the files
  * the pod reads are symlinks through `..data`, so the change shows up as events on the
- * mount directory, not on the files. inotify can still miss things (a directory replaced
- * wholesale, some network or overlay filesystems), hence the poll: the callback compares
- * contents itself, so an extra call costs a couple of small reads.
+ * mount directory, not on the files. inotify can still miss things (some network or
+ * overlay filesystems), hence the poll: the callback compares contents itself, so an
+ * extra call costs a couple of small reads.
+ *
+ * inotify watches an inode, not a path: once the directory is removed or renamed away
+ * and another one takes its name, the old watch reports nothing more, and edits arrived
+ * only with the next poll (issue 9). So each watch remembers the identity (device and
+ * inode) of what it watches and is armed again on the path whenever that changes.
  */
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 
-/** WatchOptions tunes the watcher; tests shorten both. */
+/** WatchOptions tunes the watcher; tests shorten all three. */
 export interface WatchOptions {
   /** debounceMs waits for a burst of events (a symlink swap is several) to end. */
   readonly debounceMs: number;
   /** pollMs is the fallback period; 0 turns polling off. */
   readonly pollMs: number;
+  /**
+   * settleMs is how long a policies directory must stay unchanged before it is read as
+   * a whole (the policy reloader's; the default is DEFAULT_SETTLE_MS).
+   */
+  readonly settleMs?: number;
 }
 
 /** Watch is a running watcher. */
@@ -22,9 +32,29 @@ export interface Watch {
   close(): void;
 }
 
+/** ArmedDirectory is one watched path, what it was when armed, and its watcher. */
+interface ArmedDirectory {
+  readonly dir: string;
+  /** identity is `device:inode` of the directory watched; undefined while it is missing. */
+  identity: string | undefined;
+  watcher: FSWatcher | undefined;
+}
+
+/** identityOf is the directory's `device:inode`, or undefined when it is not there. */
+function identityOf(dir: string): string | undefined {
+  try {
+    const stats = statSync(dir);
+    return `${stats.dev}:${stats.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * watchDirectories runs `check` after changes in `dirs` and every `pollMs`. Calls never
- * overlap: a change during a check schedules one more check after it.
+ * overlap: a change during a check schedules one more check after it. A directory that
+ * is replaced is watched again at once; one that is missing is looked for every
+ * `debounceMs` until it is back, and its return runs `check`.
  */
 export function watchDirectories(
   dirs: readonly string[],
@@ -32,6 +62,7 @@ export function watchDirectories(
   options: WatchOptions,
 ): Watch {
   let timer: NodeJS.Timeout | undefined;
+  let retry: NodeJS.Timeout | undefined;
   let running = false;
   let again = false;
   let closed = false;
@@ -57,34 +88,82 @@ export function watchDirectories(
     }
   };
   const trigger = (): void => {
+    if (closed) return;
     if (timer !== undefined) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = undefined;
+      rearmReplaced();
       void run();
     }, options.debounceMs);
     timer.unref();
   };
 
-  const watchers: FSWatcher[] = [];
-  for (const dir of new Set(dirs)) {
+  const arm = (entry: ArmedDirectory): void => {
+    entry.watcher?.close();
+    entry.watcher = undefined;
+    entry.identity = identityOf(entry.dir);
+    if (entry.identity === undefined) return;
     try {
-      const watcher = watch(dir, { persistent: false }, trigger);
-      // A watched directory can vanish (unmounted, replaced); the poll still covers it.
-      watcher.on('error', () => watcher.close());
-      watchers.push(watcher);
+      const watcher = watch(entry.dir, { persistent: false }, trigger);
+      // A watched directory can vanish (unmounted, replaced): look for it again.
+      watcher.on('error', () => {
+        watcher.close();
+        if (entry.watcher === watcher) entry.watcher = undefined;
+        trigger();
+      });
+      entry.watcher = watcher;
     } catch {
       // Not watchable here (e.g. no inotify instances left): polling alone will do.
     }
+  };
+  const entries: ArmedDirectory[] = [...new Set(dirs)].map((dir) => {
+    const entry: ArmedDirectory = { dir, identity: undefined, watcher: undefined };
+    arm(entry);
+    return entry;
+  });
+
+  /**
+   * rearmReplaced arms each directory whose identity changed since it was armed; it
+   * reports whether any did, since a new directory's content arrived without events.
+   */
+  function rearmReplaced(): boolean {
+    let changed = false;
+    for (const entry of entries) {
+      if (identityOf(entry.dir) === entry.identity) continue;
+      arm(entry);
+      changed = true;
+    }
+    scheduleRetry();
+    return changed;
   }
-  const poll = options.pollMs > 0 ? setInterval(() => void run(), options.pollMs) : undefined;
+  /** scheduleRetry looks again for missing directories, so their return is seen quickly. */
+  function scheduleRetry(): void {
+    if (closed || retry !== undefined) return;
+    if (entries.every((entry) => entry.identity !== undefined)) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      if (rearmReplaced()) void run();
+    }, options.debounceMs);
+    retry.unref();
+  }
+  scheduleRetry();
+
+  const poll =
+    options.pollMs > 0
+      ? setInterval(() => {
+          rearmReplaced();
+          void run();
+        }, options.pollMs)
+      : undefined;
   poll?.unref();
 
   return {
     close() {
       closed = true;
       if (timer !== undefined) clearTimeout(timer);
+      if (retry !== undefined) clearTimeout(retry);
       if (poll !== undefined) clearInterval(poll);
-      for (const watcher of watchers) watcher.close();
+      for (const entry of entries) entry.watcher?.close();
     },
   };
 }

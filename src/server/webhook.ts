@@ -62,6 +62,7 @@ export async function startWebhook(settings: WebhookSettings): Promise<RunningWe
   const metrics = createMetrics(new Registry());
   metrics.recordPoliciesLoaded(store.get().byName.size);
   let draining = (): boolean => false;
+  let tlsValid = (): boolean => false;
   const app = buildApp({
     getPolicies: () => store.get(),
     namespaces: settings.namespaces,
@@ -72,14 +73,15 @@ export async function startWebhook(settings: WebhookSettings): Promise<RunningWe
     draining: () => draining(),
     readiness: () => {
       // Policies and the key pair are loaded before the server listens, and a bad reload
-      // keeps the old ones, so only the namespace cache and draining can change this.
+      // keeps the old ones; a certificate outside its validity period fails every
+      // verifying client, so the Service should send them to another replica.
       const checks = {
         policies: true,
-        tls: true,
+        tls: tlsValid(),
         namespaces: settings.namespaces.synced,
         notDraining: !draining(),
       };
-      return { ready: checks.namespaces && checks.notDraining, checks };
+      return { ready: checks.tls && checks.namespaces && checks.notDraining, checks };
     },
     ...(settings.bodyLimit === undefined ? {} : { bodyLimit: settings.bodyLimit }),
     ...(settings.maxConnections === undefined ? {} : { maxConnections: settings.maxConnections }),
@@ -97,6 +99,7 @@ export async function startWebhook(settings: WebhookSettings): Promise<RunningWe
     metrics,
     watch,
   });
+  tlsValid = () => certWatch.validNow();
   const policyWatch = watchPolicies({
     dir: settings.policiesDir,
     store,
