@@ -113,10 +113,15 @@ function byPosition(a: PolicyIssue, b: PolicyIssue): number {
   return a.line - b.line || a.column - b.column;
 }
 
+// An empty file is what a truncated write leaves behind (issue 9), and loading it would
+// silently drop the file's policies; a file that is gone is the way to remove them.
+const NO_POLICY_IN_FILE =
+  'the file holds no policy (it is empty or all comments); delete the file to remove its policies';
+
 /**
  * buildPolicyDirectory loads already-read files (in the order given) into one set. Names
  * must be unique across all files: the first definition wins and each later one is an
- * issue that points back at it.
+ * issue that points back at it. A file that holds no document at all is an issue too.
  */
 export function buildPolicyDirectory(files: readonly PolicyFileText[]): PolicyDirectoryResult {
   const issues: PolicyIssue[] = [];
@@ -126,6 +131,9 @@ export function buildPolicyDirectory(files: readonly PolicyFileText[]): PolicyDi
   for (const { file, text } of files) {
     const parsed = parsePolicyText(file, text);
     issues.push(...parsed.issues);
+    if (parsed.documents.length === 0 && parsed.issues.length === 0) {
+      issues.push({ file, line: 1, column: 1, fieldPath: '', message: NO_POLICY_IN_FILE });
+    }
     for (const document of parsed.documents) {
       if (document.name === undefined) continue;
       const first = seen.get(document.name);
@@ -187,18 +195,48 @@ async function readPolicyFile(file: string): Promise<PolicyFileText | PolicyIssu
   }
 }
 
-/** readPolicyDirectory loads every *.yaml/*.yml file of `dir`, collecting all issues. */
-export async function readPolicyDirectory(dir: string): Promise<PolicyDirectoryResult> {
+/** PolicyFiles is what a read of a policies directory found: the files and read issues. */
+export interface PolicyFiles {
+  readonly dir: string;
+  readonly files: readonly PolicyFileText[];
+  /** issues are the files that could not be read. */
+  readonly issues: readonly PolicyIssue[];
+}
+
+/**
+ * readPolicyFiles reads every *.yaml/*.yml file of `dir`; it throws
+ * TANDEM_ERR_POLICY_LOAD when the directory itself cannot be read.
+ */
+export async function readPolicyFiles(dir: string): Promise<PolicyFiles> {
   const files: PolicyFileText[] = [];
-  const readIssues: PolicyIssue[] = [];
+  const issues: PolicyIssue[] = [];
   for (const name of await listPolicyFiles(dir)) {
     const read = await readPolicyFile(join(dir, name));
     if (read === undefined) continue;
     if ('text' in read) files.push(read);
-    else readIssues.push(read);
+    else issues.push(read);
   }
-  const result = buildPolicyDirectory(files);
-  return { ...result, issues: [...readIssues, ...result.issues] };
+  return { dir, files, issues };
+}
+
+/**
+ * buildPolicyFiles loads files already read. A directory without a single policy file is
+ * an issue: it is what a ConfigMap emptied by mistake, or a volume not mounted, looks
+ * like, and a webhook with no policies denies every pod that asks for one.
+ */
+export function buildPolicyFiles(read: PolicyFiles): PolicyDirectoryResult {
+  const result = buildPolicyDirectory(read.files);
+  const issues = [...read.issues, ...result.issues];
+  if (read.files.length === 0 && read.issues.length === 0) {
+    const message = 'the directory holds no policy file (*.yaml, *.yml)';
+    issues.push({ file: read.dir, line: 0, column: 0, fieldPath: '', message });
+  }
+  return { ...result, issues };
+}
+
+/** readPolicyDirectory loads every *.yaml/*.yml file of `dir`, collecting all issues. */
+export async function readPolicyDirectory(dir: string): Promise<PolicyDirectoryResult> {
+  return buildPolicyFiles(await readPolicyFiles(dir));
 }
 
 /** loadPolicies loads `dir` and throws PolicyLoadError listing every issue, if any. */

@@ -4,12 +4,11 @@
  * issue by issue, counted, and the last good set keeps serving.
  */
 import { createHash } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { formatPolicyIssue, type PolicyIssue } from '../errors.ts';
+import { TandemError, formatPolicyIssue, type PolicyIssue } from '../errors.ts';
 import type { PolicySet } from '../policy/compile.ts';
-import { readPolicyDirectory } from '../policy/load.ts';
+import { buildPolicyFiles, readPolicyFiles, type PolicyFiles } from '../policy/load.ts';
 import type { ServerMetrics } from './metrics.ts';
 import { watchDirectories, type Watch, type WatchOptions } from './watch.ts';
 
@@ -30,29 +29,77 @@ export function createPolicyStore(initial: PolicySet): PolicyStore {
   };
 }
 
+/** PolicySnapshot is one read of the directory and its fingerprint. */
+interface PolicySnapshot {
+  /** fingerprint hashes names, contents and read problems, so two reads can be compared. */
+  readonly fingerprint: string;
+  readonly read: PolicyFiles;
+}
+
+/** unreadableDirectory: a directory that cannot be read (unmounted, removed) is one issue. */
+function unreadableDirectory(dir: string, error: unknown): PolicyFiles {
+  const cause = error instanceof TandemError && error.cause instanceof Error ? error.cause : error;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  const message = `cannot read the policies directory: ${reason}`;
+  return { dir, files: [], issues: [{ file: dir, line: 0, column: 0, fieldPath: '', message }] };
+}
+
 /**
- * fingerprintPolicyDirectory hashes the names and contents of the directory's entries,
- * through symlinks, so a poll can tell a real change from nothing for the price of a few
- * small reads. Dot entries (a ConfigMap's `..data`) are skipped, as the loader skips them.
+ * snapshotPolicyDirectory reads the policy files once and fingerprints what it read, so
+ * what is loaded is exactly what was compared, never a later read of a changing file.
+ */
+async function snapshotPolicyDirectory(dir: string): Promise<PolicySnapshot> {
+  let read: PolicyFiles;
+  try {
+    read = await readPolicyFiles(dir);
+  } catch (error) {
+    read = unreadableDirectory(dir, error);
+  }
+  const hash = createHash('sha256');
+  for (const { file, text } of read.files) hash.update(file).update('\0').update(text).update('\0');
+  for (const issue of read.issues) hash.update(issue.file).update('\0!').update(issue.message);
+  return { fingerprint: hash.digest('hex'), read };
+}
+
+/**
+ * fingerprintPolicyDirectory hashes the names and contents of the directory's policy
+ * files, through symlinks, so a check can tell a real change from nothing for the price
+ * of a few small reads.
  */
 export async function fingerprintPolicyDirectory(dir: string): Promise<string> {
-  const hash = createHash('sha256');
-  let names: string[];
-  try {
-    names = (await readdir(dir)).filter((name) => !name.startsWith('.')).sort();
-  } catch (error) {
-    return `unreadable: ${(error as Error).message}`;
+  return (await snapshotPolicyDirectory(dir)).fingerprint;
+}
+
+/**
+ * DEFAULT_SETTLE_MS: how long the directory must read the same before it is loaded. An
+ * editor or `cp` writes a file in place, in pieces; a piece that happens to end where a
+ * policy is still valid YAML (before its appContainer, say) would load as a smaller policy
+ * (issue 9). Writers that pause longer than this mid-file are not covered: use an atomic
+ * rename, as a ConfigMap volume does.
+ */
+export const DEFAULT_SETTLE_MS = 500;
+// Twenty rounds of settling (10 s by default) is far past any honest write; a directory
+// still changing then is left to the next event or poll.
+const MAX_SETTLE_ROUNDS = 20;
+
+/**
+ * settledSnapshot reads the directory until two reads `settleMs` apart agree. It returns
+ * at once when nothing changed since `seen`, and undefined when it never settled.
+ */
+async function settledSnapshot(
+  dir: string,
+  settleMs: number,
+  seen: string,
+): Promise<PolicySnapshot | undefined> {
+  let previous = await snapshotPolicyDirectory(dir);
+  if (previous.fingerprint === seen) return previous;
+  for (let round = 0; round < MAX_SETTLE_ROUNDS; round += 1) {
+    await sleep(settleMs, undefined, { ref: false });
+    const next = await snapshotPolicyDirectory(dir);
+    if (next.fingerprint === previous.fingerprint) return next;
+    previous = next;
   }
-  for (const name of names) {
-    hash.update(name).update('\0');
-    try {
-      hash.update(await readFile(join(dir, name)));
-    } catch {
-      hash.update('\0unreadable');
-    }
-    hash.update('\0');
-  }
-  return hash.digest('hex');
+  return undefined;
 }
 
 /** PolicyWatchOptions wires a policy reloader. */
@@ -66,34 +113,39 @@ export interface PolicyWatchOptions {
   readonly loadedFingerprint: string;
 }
 
+/** RemovedPolicy is a policy the new set no longer holds, and the file it came from. */
+interface RemovedPolicy {
+  readonly policy: string;
+  readonly file: string;
+}
+
+function removedPolicies(before: PolicySet, after: PolicySet): RemovedPolicy[] {
+  return [...before.byName.values()]
+    .filter((policy) => !after.byName.has(policy.name))
+    .map((policy) => ({ policy: policy.name, file: policy.source.file }));
+}
+
 /**
- * watchPolicies reloads the directory when it changes. A directory that is broken stays
- * counted as one failure until it changes again.
+ * watchPolicies reloads the directory when it changes and has settled. A directory that
+ * is broken stays counted as one failure until it changes again. What counts as broken
+ * is the loader's: besides invalid files, a file that holds no policy (truncated) and a
+ * directory with no policy file, so neither silently drops policies; a file that is gone
+ * drops its policies, and the log names them.
  */
 export function watchPolicies(options: PolicyWatchOptions): Watch {
   const { dir, store, logger, metrics } = options;
   let seen = options.loadedFingerprint;
+  const settleMs = options.watch.settleMs ?? DEFAULT_SETTLE_MS;
 
-  const check = async (): Promise<void> => {
-    // Fingerprint before reading, so a change during the read is seen by the next check.
-    const fingerprint = await fingerprintPolicyDirectory(dir);
-    if (fingerprint === seen) return;
-    seen = fingerprint;
-    let issues: readonly PolicyIssue[];
-    try {
-      const result = await readPolicyDirectory(dir);
-      if (result.issues.length === 0) {
-        store.set(result.set);
-        metrics.recordPolicyReload('success', result.set.byName.size);
-        logger.info({ dir, policies: [...result.set.byName.keys()] }, 'policies reloaded');
-        return;
-      }
-      issues = result.issues;
-    } catch (error) {
-      // The directory itself is unreadable (unmounted, permissions): one issue for it.
-      const message = error instanceof Error ? error.message : String(error);
-      issues = [{ file: dir, line: 0, column: 0, fieldPath: '', message }];
-    }
+  const succeed = (set: PolicySet): void => {
+    const removed = removedPolicies(store.get(), set);
+    store.set(set);
+    metrics.recordPolicyReload('success', set.byName.size);
+    logger.info({ dir, policies: [...set.byName.keys()] }, 'policies reloaded');
+    // A policy file that is gone is an intentional removal; say which policies went.
+    if (removed.length > 0) logger.info({ dir, removed }, 'policies removed');
+  };
+  const fail = (issues: readonly PolicyIssue[]): void => {
     metrics.recordPolicyReload('failure');
     for (const issue of issues) {
       logger.error({ ...issue, issue: formatPolicyIssue(issue) }, 'policy reload: problem');
@@ -102,6 +154,19 @@ export function watchPolicies(options: PolicyWatchOptions): Watch {
       { dir, problems: issues.length },
       'policy reload failed; still serving the last good policies',
     );
+  };
+
+  const check = async (): Promise<void> => {
+    const snapshot = await settledSnapshot(dir, settleMs, seen);
+    if (snapshot === undefined) {
+      logger.warn({ dir }, 'policies directory still changing; waiting for it to settle');
+      return;
+    }
+    if (snapshot.fingerprint === seen) return;
+    seen = snapshot.fingerprint;
+    const loaded = buildPolicyFiles(snapshot.read);
+    if (loaded.issues.length === 0) succeed(loaded.set);
+    else fail(loaded.issues);
   };
   return watchDirectories([dir], check, options.watch);
 }

@@ -9,10 +9,11 @@
  *
  * inotify watches an inode, not a path: once the directory is removed or renamed away
  * and another one takes its name, the old watch reports nothing more, and edits arrived
- * only with the next poll (issue 9). So each watch remembers the identity (device and
- * inode) of what it watches and is armed again on the path whenever that changes.
+ * only with the next poll (issue 9). So a watch is armed again on the path when it
+ * reports on the directory itself, or when the path's device and inode change.
  */
 import { statSync, watch, type FSWatcher } from 'node:fs';
+import { basename } from 'node:path';
 
 /** WatchOptions tunes the watcher; tests shorten all three. */
 export interface WatchOptions {
@@ -37,6 +38,12 @@ interface ArmedDirectory {
   readonly dir: string;
   /** identity is `device:inode` of the directory watched; undefined while it is missing. */
   identity: string | undefined;
+  /**
+   * stale is set when the watch reported on the directory itself (removed or moved): a
+   * new directory made at once often gets the old inode number back, so the identity
+   * alone cannot tell.
+   */
+  stale: boolean;
   watcher: FSWatcher | undefined;
 }
 
@@ -101,10 +108,17 @@ export function watchDirectories(
   const arm = (entry: ArmedDirectory): void => {
     entry.watcher?.close();
     entry.watcher = undefined;
+    entry.stale = false;
     entry.identity = identityOf(entry.dir);
     if (entry.identity === undefined) return;
+    const self = basename(entry.dir);
     try {
-      const watcher = watch(entry.dir, { persistent: false }, trigger);
+      const watcher = watch(entry.dir, { persistent: false }, (_event, name) => {
+        // inotify names the watched directory itself when it is deleted or moved away;
+        // after that the watch is dead. A file of the same name only costs a re-arm.
+        if (name === null || name === self) entry.stale = true;
+        trigger();
+      });
       // A watched directory can vanish (unmounted, replaced): look for it again.
       watcher.on('error', () => {
         watcher.close();
@@ -117,7 +131,7 @@ export function watchDirectories(
     }
   };
   const entries: ArmedDirectory[] = [...new Set(dirs)].map((dir) => {
-    const entry: ArmedDirectory = { dir, identity: undefined, watcher: undefined };
+    const entry: ArmedDirectory = { dir, identity: undefined, stale: false, watcher: undefined };
     arm(entry);
     return entry;
   });
@@ -129,7 +143,7 @@ export function watchDirectories(
   function rearmReplaced(): boolean {
     let changed = false;
     for (const entry of entries) {
-      if (identityOf(entry.dir) === entry.identity) continue;
+      if (!entry.stale && identityOf(entry.dir) === entry.identity) continue;
       arm(entry);
       changed = true;
     }

@@ -199,6 +199,40 @@ t.test('a file of comments and empty documents holds no policy and no issue', (t
   t.end();
 });
 
+t.test('a policy file that holds no policy is an issue at its first line', (t) => {
+  for (const text of ['', '\n', '# apiVersion: tandem.dev/v1alpha1\n---\n']) {
+    const result = buildPolicyDirectory([{ file: 'cut.yaml', text }]);
+    t.strictSame(result.issues, [
+      {
+        file: 'cut.yaml',
+        line: 1,
+        column: 1,
+        fieldPath: '',
+        message:
+          'the file holds no policy (it is empty or all comments); delete the file to remove its policies',
+      },
+    ]);
+  }
+  t.end();
+});
+
+t.test('a directory without a policy file is an issue naming the directory', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'tandem-empty-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'notes.txt'), 'not a policy');
+  const result = await readPolicyDirectory(dir);
+  t.strictSame(result.issues, [
+    {
+      file: dir,
+      line: 0,
+      column: 0,
+      fieldPath: '',
+      message: 'the directory holds no policy file (*.yaml, *.yml)',
+    },
+  ]);
+  t.strictSame(result.set.byName.size, 0);
+});
+
 t.test('an alias bomb is an issue, not a hang', (t) => {
   const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
   for (let i = 0; i < 6; i++) {
