@@ -175,7 +175,11 @@ export function watchCertificates(options: CertReloadOptions): CertificateWatch 
       logger.debug({ err: error }, 'certificate files not readable yet');
       return;
     }
-    if (samePair(current, next)) return;
+    if (samePair(current, next)) {
+      // Back to the served pair: a refused one written again is a new mistake, counted anew.
+      rejected = undefined;
+      return;
+    }
     if (rejected !== undefined && samePair(rejected.pair, next)) {
       // A broken pair waits for a change; one refused for its dates is judged again.
       if (rejected.period !== undefined) judge({ ...next, period: rejected.period }, true);
