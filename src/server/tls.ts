@@ -141,8 +141,19 @@ export function watchCertificates(options: CertReloadOptions): CertificateWatch 
   let current = options.initial;
   let rejected: Rejected | undefined;
 
+  const refuse = (pair: TlsPair, error: unknown, period?: ValidityPeriod): void => {
+    rejected = { pair, period };
+    metrics.recordTlsReload('failure');
+    const fields = { err: error, ...files, ...(period === undefined ? {} : periodFields(period)) };
+    logger.error(fields, 'new certificate rejected; still serving the old one');
+  };
   const install = (next: CheckedPair): void => {
-    server.setSecureContext({ key: next.key, cert: next.cert, minVersion: TLS_MIN_VERSION });
+    try {
+      server.setSecureContext({ key: next.key, cert: next.cert, minVersion: TLS_MIN_VERSION });
+    } catch (error) {
+      refuse(next, error);
+      return;
+    }
     current = next;
     rejected = undefined;
     metrics.recordTlsReload('success');
@@ -152,12 +163,6 @@ export function watchCertificates(options: CertReloadOptions): CertificateWatch 
       const fields = { ...files, ...periodFields(next.period), state };
       logger.warn(fields, 'certificate reloaded, though not valid now: the old one was not either');
     }
-  };
-  const refuse = (pair: TlsPair, error: unknown, period?: ValidityPeriod): void => {
-    rejected = { pair, period };
-    metrics.recordTlsReload('failure');
-    const fields = { err: error, ...files, ...(period === undefined ? {} : periodFields(period)) };
-    logger.error(fields, 'new certificate rejected; still serving the old one');
   };
   /** judge installs `next` if its dates allow, or refuses it (counted once per pair). */
   const judge = (next: CheckedPair, counted: boolean): void => {

@@ -249,3 +249,51 @@ function isoDate(pem: string, end: 'notBefore' | 'notAfter'): string {
   const certificate = new X509Certificate(pem);
   return (end === 'notBefore' ? certificate.validFromDate : certificate.validToDate).toISOString();
 }
+
+t.test('once the served certificate has expired, a not-yet-valid renewal is served', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'tandem-tls-clock-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const files = { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') };
+  let clock = Date.now();
+  const serving = await makePairValidBetween({
+    notBefore: daysFromNow(-10),
+    notAfter: new Date(clock + 60_000),
+  });
+  await writeAtomicDir(dir, { 'tls.crt': serving.cert, 'tls.key': serving.key });
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino(
+    {},
+    { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
+  const installed: SecureContextOptions[] = [];
+  const watch = watchCertificates({
+    files,
+    initial: await readTlsPair(files),
+    server: { setSecureContext: (options) => void installed.push(options) },
+    logger,
+    metrics: createMetrics(new Registry()),
+    watch: { debounceMs: 10, pollMs: 30 },
+    now: () => clock,
+  });
+  t.teardown(() => watch.close());
+  t.ok(watch.validNow());
+  clock += 120_000;
+  t.notOk(watch.validNow(), 'the served certificate has expired');
+
+  const renewal = await makePairValidBetween({
+    notBefore: new Date(clock + 3_600_000),
+    notAfter: daysFromNow(30),
+  });
+  await writeAtomicDir(dir, { 'tls.crt': renewal.cert, 'tls.key': renewal.key });
+  t.ok(
+    await waitFor(() => Promise.resolve(installed.length === 1)),
+    'the renewal is served though not valid yet',
+  );
+  t.strictSame(
+    lines.filter((line) => line['level'] === 40).map((line) => [line['msg'], line['state']]),
+    [['certificate reloaded, though not valid now: the old one was not either', 'not yet valid']],
+  );
+  t.notOk(watch.validNow(), 'not valid until its notBefore');
+  clock += 3_600_001;
+  t.ok(watch.validNow(), 'valid once its notBefore has passed, with no reload');
+});
