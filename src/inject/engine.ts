@@ -17,6 +17,7 @@ import {
   type PolicyInput,
 } from './compose.ts';
 import { resolveParams } from './params.ts';
+import { containersOf, raisePodResources, withAdded } from './pod-resources.ts';
 import { fitPolicies } from './pod-fit.ts';
 import { quoteValue } from './quote.ts';
 import { buildPatch } from './patch.ts';
@@ -181,7 +182,7 @@ function finish(
   { pod, status }: PodCase,
   selected: readonly SelectedPolicy[],
   additions: Additions,
-  warnings: readonly string[],
+  given: readonly string[],
 ): InjectResult {
   const firstApp = pod.spec?.containers[0]?.name;
   if (
@@ -202,6 +203,8 @@ function finish(
     containers: [...status.containers, ...added],
     volumes: [...status.volumes, ...additions.volumes.map((v) => v.name)],
   });
-  const patch = buildPatch(pod, additions);
+  const resources = raisePodResources(pod, containersOf(pod), withAdded(pod, additions));
+  const patch = buildPatch(pod, additions, resources.changes);
+  const warnings = resources.warning === undefined ? given : [...given, resources.warning];
   return { outcome: 'patched', patch, injected, warnings };
 }

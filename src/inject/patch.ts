@@ -7,6 +7,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import type { Additions } from './compose.ts';
+import type { PodResourceChanges } from './pod-resources.ts';
 
 const escape = jsonpatch.escapePathComponent;
 
@@ -51,11 +52,27 @@ function annotationOps(ops: Operation[], pod: V1Pod, annotations: Record<string,
   }
 }
 
+/** resourceOps sets the pod-level figures tandem raised; each one is already there. */
+function resourceOps(ops: Operation[], changes: PodResourceChanges): void {
+  for (const kind of ['requests', 'limits'] as const) {
+    for (const [name, value] of Object.entries(changes[kind])) {
+      ops.push({ op: 'replace', path: `/spec/resources/${kind}/${escape(name)}`, value });
+    }
+  }
+}
+
+const NO_RESOURCE_CHANGES: PodResourceChanges = { requests: {}, limits: {} };
+
 /** buildPatch returns the operations that add `additions` to `pod`. */
-export function buildPatch(pod: V1Pod, additions: Additions): Operation[] {
+export function buildPatch(
+  pod: V1Pod,
+  additions: Additions,
+  resources: PodResourceChanges = NO_RESOURCE_CHANGES,
+): Operation[] {
   const ops: Operation[] = [];
   const spec = pod.spec;
   annotationOps(ops, pod, additions.annotations);
+  resourceOps(ops, resources);
   appendAll(ops, '/spec/volumes', present(spec?.volumes), additions.volumes);
   if (additions.initContainers.length > 0) {
     if (!present(spec?.initContainers)) {

@@ -8,8 +8,8 @@
  * Only container and volume controls are checked. The pod-level controls (host
  * namespaces, sysctls, the pod's own securityContext) belong to the pod's author, and
  * tandem never changes them. Because tandem cannot count on the pod-level
- * securityContext, `runAsNonRoot` and `seccompProfile` must be set on each injected
- * container itself, which the engine's restricted defaults do (SPEC §3 rule 5).
+ * securityContext, `runAsNonRoot`, `runAsUser` and `seccompProfile` must be set on each
+ * injected container itself, which the engine's restricted defaults do (SPEC §3 rule 5).
  */
 import type { V1Container, V1SecurityContext, V1Volume } from '@kubernetes/client-node';
 

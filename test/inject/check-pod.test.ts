@@ -19,6 +19,7 @@ const base = (): V1Pod => ({
         securityContext: {
           allowPrivilegeEscalation: false,
           runAsNonRoot: true,
+          runAsUser: 65532,
           capabilities: { drop: ['ALL'] },
           seccompProfile: { type: 'RuntimeDefault' },
         },
@@ -94,6 +95,62 @@ const cases: [string, (pod: V1Pod) => void, RegExp][] = [
       if (sc) delete sc.seccompProfile;
     },
     /no seccomp profile/,
+  ],
+  [
+    'an injected container that inherits uid 0 under runAsNonRoot, which the kubelet refuses',
+    (p) => {
+      delete p.spec?.initContainers?.[0]?.securityContext?.runAsUser;
+      if (p.spec) p.spec.securityContext = { runAsUser: 0 };
+    },
+    /injected container "side" has runAsNonRoot with uid 0: the kubelet refuses to start it/,
+  ],
+  [
+    "an injected container under runAsNonRoot that leaves its uid to the image's USER",
+    (p) => {
+      delete p.spec?.initContainers?.[0]?.securityContext?.runAsUser;
+    },
+    /has runAsNonRoot and no runAsUser/,
+  ],
+  [
+    'an injected container with a group and no user',
+    (p) => {
+      const sc = p.spec?.initContainers?.[0]?.securityContext;
+      if (sc) {
+        delete sc.runAsUser;
+        sc.runAsNonRoot = false;
+      }
+      if (p.spec) p.spec.securityContext = { runAsGroup: 1000 };
+    },
+    /has a runAsGroup and no runAsUser/,
+  ],
+  [
+    'container requests past the pod-level requests',
+    (p) => {
+      if (!p.spec?.containers[0]) return;
+      p.spec.resources = { requests: { cpu: '100m' } };
+      p.spec.containers[0].resources = { requests: { cpu: '80m' } };
+      const side = p.spec.initContainers?.[0];
+      if (side) side.resources = { limits: { cpu: '30m' } };
+    },
+    /spec\.resources\.requests\[cpu\]: must be greater than or equal to aggregate container requests/,
+  ],
+  [
+    'a pod-level limit under the request the API server defaults from the containers',
+    (p) => {
+      if (!p.spec?.containers[0]) return;
+      p.spec.resources = { limits: { memory: '64Mi' } };
+      p.spec.containers[0].resources = { requests: { memory: '100Mi' } };
+    },
+    /spec\.resources\.requests\[memory\]: must be less than or equal to memory limit/,
+  ],
+  [
+    'a container limit past the pod-level limit',
+    (p) => {
+      if (!p.spec?.containers[0]) return;
+      p.spec.resources = { limits: { memory: '64Mi' } };
+      p.spec.containers[0].resources = { limits: { memory: '1Gi' } };
+    },
+    /container "app" limits\[memory\]: must be less than or equal to pod limits/,
   ],
   [
     'an invalid annotation key',

@@ -8,16 +8,19 @@ import { injectManifests } from '../../src/cli/manifests.ts';
 import { staticNamespaces } from '../../src/kube/static-namespaces.ts';
 import { injectPod } from '../../src/inject/engine.ts';
 import type { InjectContext } from '../../src/inject/types.ts';
+import { buildPolicySet, type PolicySet } from '../../src/policy/compile.ts';
 import { loadPolicies } from '../../src/policy/load.ts';
 import { applyPatch, checkPod } from '../fixtures/check-pod.ts';
 import { REPO_ROOT } from '../fixtures/corpus.ts';
-import { context } from '../fixtures/policies.ts';
+import { context, policySet } from '../fixtures/policies.ts';
 
 // Golden cases, as Istio's injector keeps them: every folder under fixtures/golden is a
 // case, found by itself. UPDATE_GOLDEN=1 rewrites the expected files.
 const GOLDEN = path.join(REPO_ROOT, 'test', 'fixtures', 'golden');
 const INPUT = 'pod.yaml';
 const CONTEXT = 'context.yaml';
+// Policies of the case's own, beside the built-ins, for a rule no built-in policy shows.
+const POLICIES = 'policies.yaml';
 const EXPECTED_POD = 'expected.yaml';
 const EXPECTED_PATCH = 'expected.patch.json';
 // A case whose pod is denied or left alone holds the engine's whole answer instead.
@@ -27,6 +30,7 @@ const EXPECTED_WARNINGS = 'expected.warnings.json';
 const KNOWN = new Set([
   INPUT,
   CONTEXT,
+  POLICIES,
   EXPECTED_POD,
   EXPECTED_PATCH,
   EXPECTED_RESULT,
@@ -34,7 +38,14 @@ const KNOWN = new Set([
 ]);
 const update = process.env.UPDATE_GOLDEN === '1';
 
-const policies = await loadPolicies(path.join(REPO_ROOT, 'policies'));
+const builtins = await loadPolicies(path.join(REPO_ROOT, 'policies'));
+
+function policiesFor(dir: string): PolicySet {
+  const file = path.join(dir, POLICIES);
+  if (!existsSync(file)) return builtins;
+  const own = policySet(readFileSync(file, 'utf8'));
+  return buildPolicySet([...builtins.byName.values(), ...own.byName.values()]);
+}
 const cases = readdirSync(GOLDEN, { withFileTypes: true }).filter((entry) => entry.isDirectory());
 
 t.test('every golden folder is a case, and every file in it is used', (t) => {
@@ -54,6 +65,7 @@ for (const entry of cases) {
   const dir = path.join(GOLDEN, entry.name);
   if (!existsSync(path.join(dir, INPUT))) continue;
   t.test(entry.name, (t) => {
+    const policies = policiesFor(dir);
     const inputText = readFileSync(path.join(dir, INPUT), 'utf8');
     const pod = parse(inputText) as V1Pod;
     const contextFile = path.join(dir, CONTEXT);
