@@ -17,7 +17,7 @@ import {
   type PolicyInput,
 } from './compose.ts';
 import { resolveParams } from './params.ts';
-import { containersOf, raisePodResources, withAdded } from './pod-resources.ts';
+import { raisePodResources } from './pod-resources.ts';
 import { fitPolicies } from './pod-fit.ts';
 import { quoteValue } from './quote.ts';
 import { buildPatch } from './patch.ts';
@@ -203,7 +203,7 @@ function finish(
     containers: [...status.containers, ...added],
     volumes: [...status.volumes, ...additions.volumes.map((v) => v.name)],
   });
-  const resources = raisePodResources(pod, containersOf(pod), withAdded(pod, additions));
+  const resources = raisePodResources(pod, additions);
   const patch = buildPatch(pod, additions, resources.changes);
   const warnings = resources.warning === undefined ? given : [...given, resources.warning];
   return { outcome: 'patched', patch, injected, warnings };

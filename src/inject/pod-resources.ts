@@ -17,12 +17,12 @@ export interface PodContainers {
 }
 
 /** containersOf is the pod's own containers. */
-export function containersOf(pod: V1Pod): PodContainers {
+function containersOf(pod: V1Pod): PodContainers {
   return { initContainers: pod.spec?.initContainers ?? [], containers: pod.spec?.containers ?? [] };
 }
 
 /** withAdded is the pod's containers once `additions` are in, where the patch puts them. */
-export function withAdded(pod: V1Pod, additions: Additions): PodContainers {
+function withAdded(pod: V1Pod, additions: Additions): PodContainers {
   const { initContainers, containers } = containersOf(pod);
   const at = additions.initInsertIndex;
   return {
@@ -35,9 +35,6 @@ export function withAdded(pod: V1Pod, additions: Additions): PodContainers {
   };
 }
 
-/** ResourceKind is the half of a resources block. */
-type ResourceKind = 'requests' | 'limits';
-
 /** PodResourceChanges is what tandem sets in `spec.resources`, written as quantities. */
 export interface PodResourceChanges {
   readonly requests: Record<string, string>;
@@ -45,7 +42,7 @@ export interface PodResourceChanges {
 }
 
 /** requestOf is a container's request, or its limit where it has none, as the API server defaults it. */
-export function requestOf(container: V1Container, name: string): bigint {
+function requestOf(container: V1Container, name: string): bigint {
   const resources = container.resources;
   return parseQuantity(resources?.requests?.[name] ?? resources?.limits?.[name]) ?? 0n;
 }
@@ -65,7 +62,7 @@ function max(a: bigint, b: bigint): bigint {
  * sidecars (restartPolicy Always) run together and add up; each other init container runs
  * alone beside the sidecars started before it; the pod needs the larger of the two.
  */
-export function aggregate(pod: PodContainers, amount: (container: V1Container) => bigint): bigint {
+function aggregate(pod: PodContainers, amount: (container: V1Container) => bigint): bigint {
   let sidecars = 0n;
   let initPeak = 0n;
   for (const container of pod.initContainers) {
@@ -109,26 +106,35 @@ function raiseOne(
   return raised;
 }
 
+/** resourceNames lists the resources `containers` ask for, requests or limits. */
+function resourceNames(containers: readonly V1Container[]): Set<string> {
+  const names = new Set<string>();
+  for (const { resources } of containers) {
+    for (const name of Object.keys(resources?.requests ?? {})) names.add(name);
+    for (const name of Object.keys(resources?.limits ?? {})) names.add(name);
+  }
+  return names;
+}
+
 /**
- * raisePodResources returns the `spec.resources` figures that `after` (the pod with
- * tandem's containers) needs, each raised by what those containers add over `before`.
+ * raisePodResources returns the `spec.resources` figures the pod needs once `additions`
+ * are in, each raised by what they add. Only the resources tandem's containers use can
+ * change, so only those are worked out: the pod's own lists cost nothing.
  */
-export function raisePodResources(
-  pod: V1Pod,
-  before: PodContainers,
-  after: PodContainers,
-): PodResourceRaise {
+export function raisePodResources(pod: V1Pod, additions: Additions): PodResourceRaise {
   const resources = pod.spec?.resources;
   const changes: PodResourceChanges = { requests: {}, limits: {} };
   if (resources === undefined || resources === null) return { changes, warning: undefined };
-  const names = new Set([
-    ...Object.keys(resources.requests ?? {}),
-    ...Object.keys(resources.limits ?? {}),
-  ]);
+  const before = containersOf(pod);
+  const after = withAdded(pod, additions);
+  const used = resourceNames([...additions.initContainers, ...additions.containers]);
+  const budgeted = [...used].filter(
+    (name) => resources.requests?.[name] !== undefined || resources.limits?.[name] !== undefined,
+  );
   const said: string[] = [];
-  for (const name of [...names].sort()) {
+  for (const name of budgeted.sort()) {
     const raised = raiseOne(name, resources, before, after);
-    for (const kind of ['requests', 'limits'] as const satisfies readonly ResourceKind[]) {
+    for (const kind of ['requests', 'limits'] as const) {
       const value = kind === 'requests' ? raised.request : raised.limit;
       if (value === undefined) continue;
       const old = resources[kind]?.[name];
