@@ -55,6 +55,7 @@ keeps that copy equal to the repository's policies/).
 {{- if hasKey $data $file -}}
 {{- fail (printf "policies.extra: %q has the name of a built-in policy's file; turn the built-in off under policies.builtin, or rename yours" $file) -}}
 {{- end -}}
+{{- include "tandem.checkSelector" (list $file $text) -}}
 {{- $_ := set $data $file $text -}}
 {{- end -}}
 {{- toYaml $data -}}
@@ -63,4 +64,30 @@ keeps that copy equal to the repository's policies/).
 {{/* tandem.policiesName: the ConfigMap's name with a hash of its content, as kustomize names it. */}}
 {{- define "tandem.policiesName" -}}
 tandem-policies-{{ include "tandem.policies" . | sha256sum | trunc 10 }}
+{{- end }}
+
+{{/*
+tandem.checkSelector fails the render when an admin's automatic policy selects on a label
+outside tandem.dev/: the webhook's matchConditions send the apiserver's pods to tandem only
+when they carry such a label, so that policy would never be applied (the deploy test holds
+the same rule for policies/). Takes (list FILE TEXT); each YAML document is checked.
+*/}}
+{{- define "tandem.checkSelector" -}}
+{{- $file := index . 0 -}}
+{{- range $text := regexSplit "(?m)^---[ \t]*$" (index . 1) -1 -}}
+{{- $policy := fromYaml $text -}}
+{{- if hasKey $policy "Error" -}}
+{{- fail (printf "policies.extra: %q is not YAML: %s" $file $policy.Error) -}}
+{{- end -}}
+{{- $selector := dig "spec" "selector" dict $policy -}}
+{{- $keys := keys (dig "matchLabels" dict $selector) -}}
+{{- range (dig "matchExpressions" list $selector) -}}
+{{- $keys = append $keys (dig "key" "" .) -}}
+{{- end -}}
+{{- range $keys -}}
+{{- if not (hasPrefix "tandem.dev/" .) -}}
+{{- fail (printf "policies.extra: %q selects on the label %q; automatic policies must select on labels under tandem.dev/, the only ones the webhook's matchConditions send to tandem" $file .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- end }}
