@@ -41,8 +41,8 @@ export function run(args: string[]): Promise<number> {
   return runOfflineVerb('explain', HELP, args, (input) => {
     let denied = 0;
     let pods = 0;
-    for (const [index, { document }] of input.documents.entries()) {
-      const workload = workloadPod(document, input.defaultNamespace);
+    for (const [index, { value }] of input.documents.entries()) {
+      const workload = workloadPod(value, input.defaultNamespace);
       if (workload === undefined) continue;
       pods += 1;
       if ('problem' in workload) {

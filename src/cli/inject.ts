@@ -23,7 +23,7 @@ export function run(args: string[]): Promise<number> {
     for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
     for (const denial of result.denials) process.stderr.write(`tandem inject: ${denial}\n`);
     if (result.denials.length > 0) return 1;
-    process.stdout.write(result.documents.map((text) => `---\n${text}`).join(''));
+    process.stdout.write(result.documents.join(''));
     return 0;
   });
 }

@@ -3,12 +3,13 @@
  * It is what `tandem inject` does between reading and writing, kept apart so that tests
  * drive it over hundreds of manifests without a process each.
  */
-import jsonpatch from 'fast-json-patch';
+import type { Document } from 'yaml';
 import type { ManifestDocument } from './documents.ts';
 import { injectPod } from '../inject/engine.ts';
 import { workloadName } from '../inject/workloads.ts';
 import type { NamespaceDirectory } from '../kube/namespaces.ts';
 import type { PolicySet, SidecarMode } from '../policy/compile.ts';
+import { patchDocument } from './document-patch.ts';
 import { offlineContext, workloadPod } from './offline.ts';
 
 /** ManifestOptions are the offline settings for a stream. */
@@ -21,15 +22,24 @@ export interface ManifestOptions {
 
 /** ManifestResult is the documents to write, or the denials that stop the write. */
 export interface ManifestResult {
-  /** documents, each as YAML text without a leading `---`. */
+  /**
+   * documents are the texts to write, one for each document read, joined with nothing
+   * in between: an untouched document's text is its source exactly.
+   */
   readonly documents: readonly string[];
   readonly denials: readonly string[];
   readonly warnings: readonly string[];
   readonly injected: number;
 }
 
-function withoutMarker(text: string): string {
-  return text.startsWith('---\n') ? text.slice(4) : text;
+/**
+ * injectedText writes a patched document in place of `source`: the blank lines that led
+ * the source, then the document with its comments, `---` and directives.
+ */
+function injectedText(document: Document, source: string, before: string): string {
+  const text = (/^\s*/.exec(source)?.[0] ?? '') + document.toString();
+  // An empty document before it may end in `---` with no newline.
+  return before === '' || before.endsWith('\n') || text.startsWith('\n') ? text : `\n${text}`;
 }
 
 /** injectManifests injects each workload's pod template; other documents pass through. */
@@ -42,8 +52,8 @@ export function injectManifests(
   const denials: string[] = [];
   const warnings: string[] = [];
   let injected = 0;
-  for (const [index, { document, text }] of documents.entries()) {
-    const workload = workloadPod(document, options.defaultNamespace);
+  for (const [index, { document, value, text }] of documents.entries()) {
+    const workload = workloadPod(value, options.defaultNamespace);
     if (workload === undefined) {
       output.push(text);
       continue;
@@ -64,12 +74,9 @@ export function injectManifests(
       output.push(text);
       continue;
     }
-    const pod = jsonpatch.applyPatch(workload.pod, result.patch, true, true).newDocument;
-    // applyPatch may replace metadata (when it was absent): put both back in the document.
-    Object.assign(workload.template, { metadata: pod.metadata, spec: pod.spec });
-    // Replacing the contents keeps the document's leading comment (a manifest's header).
-    document.contents = document.createNode(workload.document);
-    output.push(withoutMarker(document.toString()));
+    // Patched in the YAML itself: what the patch does not touch is written as it was read.
+    patchDocument(document, workload.templatePath, result.patch);
+    output.push(injectedText(document, text, output.at(-1) ?? ''));
     injected += 1;
   }
   return { documents: output, denials, warnings, injected };

@@ -4,7 +4,6 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ParseArgsConfig } from 'node:util';
-import type { Document } from 'yaml';
 import { parseArgs } from 'node:util';
 import { TandemError } from '../errors.ts';
 import { isJsonObject, type JsonObject } from '../json.ts';
@@ -14,7 +13,7 @@ import { parseManifests, readManifestText, type ManifestDocument } from './docum
 import { reportFailure } from './failure.ts';
 import type { InjectContext } from '../inject/types.ts';
 import { readPod } from '../inject/pod-shape.ts';
-import { findPodTemplate, workloadNamespace } from '../inject/workloads.ts';
+import { findPodTemplate, podTemplatePath, workloadNamespace } from '../inject/workloads.ts';
 import { lookupNamespace, type NamespaceDirectory } from '../kube/namespaces.ts';
 import { readNamespaceLabelsFile, staticNamespaces } from '../kube/static-namespaces.ts';
 
@@ -72,23 +71,24 @@ export function offlineContext(
 /** WorkloadPod is a document's pod template, ready for the engine. */
 export interface WorkloadPod {
   readonly document: JsonObject;
-  readonly template: JsonObject;
+  /** templatePath is where the pod's `metadata` and `spec` sit in the document. */
+  readonly templatePath: readonly string[];
   readonly pod: V1Pod;
   readonly namespace: string;
 }
 
 /**
- * workloadPod finds the pod in a parsed document: undefined for other documents, a
+ * workloadPod finds the pod in a document's value: undefined for other documents, a
  * problem for a pod template that is not shaped like one.
  */
 export function workloadPod(
-  document: Document,
+  value: unknown,
   defaultNamespace: string,
 ): WorkloadPod | { readonly problem: string } | undefined {
-  const value: unknown = document.toJS();
   if (!isJsonObject(value)) return undefined;
   const template = findPodTemplate(value);
-  if (template === undefined) return undefined;
+  const templatePath = podTemplatePath(value.kind);
+  if (template === undefined || templatePath === undefined) return undefined;
   const read = readPod(
     { metadata: template.metadata ?? {}, spec: template.spec ?? null },
     'the pod template',
@@ -97,7 +97,7 @@ export function workloadPod(
   const pod = { metadata: template.metadata, spec: template.spec } as unknown as V1Pod;
   return {
     document: value,
-    template,
+    templatePath,
     pod,
     namespace: workloadNamespace(value) ?? defaultNamespace,
   };

@@ -30,16 +30,27 @@ function child(value: JsonObject | undefined, key: string): JsonObject | undefin
 }
 
 /**
+ * podTemplatePath is where a workload kind keeps its pod's `metadata` and `spec`: the
+ * keys from the document down to the object that holds them, or undefined for a kind
+ * tandem does not inject.
+ */
+export function podTemplatePath(kind: unknown): readonly string[] | undefined {
+  if (typeof kind !== 'string' || !WORKLOAD_KINDS.has(kind)) return undefined;
+  if (kind === 'Pod') return [];
+  if (kind === 'CronJob') return ['spec', 'jobTemplate', 'spec', 'template'];
+  return ['spec', 'template'];
+}
+
+/**
  * findPodTemplate returns the object that holds the pod's `metadata` and `spec`, or
  * undefined for a document that is not a workload tandem knows.
  */
 export function findPodTemplate(document: JsonObject): JsonObject | undefined {
-  const kind = document.kind;
-  if (typeof kind !== 'string' || !WORKLOAD_KINDS.has(kind)) return undefined;
-  if (kind === 'Pod') return document;
-  if (kind === 'CronJob')
-    return child(child(child(child(document, 'spec'), 'jobTemplate'), 'spec'), 'template');
-  return child(child(document, 'spec'), 'template');
+  const path = podTemplatePath(document.kind);
+  if (path === undefined) return undefined;
+  let holder: JsonObject | undefined = document;
+  for (const key of path) holder = child(holder, key);
+  return holder;
 }
 
 /** workloadName is `Kind/name` for messages. */

@@ -12,6 +12,7 @@ import { PolicyLoadError, TandemError, type PolicyIssue } from '../errors.ts';
 import { buildPolicySet, compilePolicy, type LoadedPolicy, type PolicySet } from './compile.ts';
 import { createLocator, type DocumentLocator, type SourcePosition } from './positions.ts';
 import { validatePolicyDocument } from './validate.ts';
+import { readDocumentValue } from '../yaml-aliases.ts';
 
 /** PolicyLocator finds where a field of a loaded policy is written. */
 export type PolicyLocator = (policy: LoadedPolicy, fieldPath: string) => SourcePosition;
@@ -45,10 +46,6 @@ export interface ParsedPolicyFile {
   readonly issues: readonly PolicyIssue[];
 }
 
-// YAML's own bound on alias expansion, spelt out because a policies ConfigMap is
-// admin-written input and a "billion laughs" document must fail, not hang the webhook.
-const MAX_ALIAS_COUNT = 100;
-
 function metadataName(data: unknown): string | undefined {
   if (data === null || typeof data !== 'object') return undefined;
   const metadata = (data as Record<string, unknown>)['metadata'];
@@ -76,15 +73,15 @@ export function parsePolicyText(file: string, text: string): ParsedPolicyFile {
       continue;
     }
     const locator = createLocator(document, lineCounter);
-    let data: unknown;
-    try {
-      data = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-    } catch (error) {
+    // A policies ConfigMap is admin-written input: a "billion laughs" document must fail
+    // by the same rule as a manifest, not hang the webhook.
+    const read = readDocumentValue(document);
+    if ('problem' in read) {
       const { line, column } = locator.start;
-      const message = `cannot read the document: ${(error as Error).message}`;
-      issues.push({ file, line, column, fieldPath: '', message });
+      issues.push({ file, line, column, fieldPath: '', message: read.problem });
       continue;
     }
+    const data = read.value;
     // `---` followed by nothing (or only comments) is an empty document, not a bad policy.
     if (data === null || data === undefined) continue;
     const validated = validatePolicyDocument(file, data, locator);

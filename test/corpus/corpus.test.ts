@@ -2,8 +2,9 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
-import { Document, parseAllDocuments } from 'yaml';
+import { Document } from 'yaml';
 import { parseManifests } from '../../src/cli/documents.ts';
+import { MANIFEST_YAML_OPTIONS } from '../../src/cli/manifest-yaml.ts';
 import { injectManifests } from '../../src/cli/manifests.ts';
 import { staticNamespaces } from '../../src/kube/static-namespaces.ts';
 import { findPodTemplate } from '../../src/inject/workloads.ts';
@@ -11,6 +12,11 @@ import { isJsonObject } from '../../src/json.ts';
 import { loadPolicies } from '../../src/policy/load.ts';
 import { checkPod } from '../fixtures/check-pod.ts';
 import { CORPUS_DIR, REPO_ROOT, corpusFiles } from '../fixtures/corpus.ts';
+import { KUBECTL_SKIP, kubectlRead, withInjection } from '../fixtures/kubectl-read.ts';
+
+// 218 manifests, each injected twice in two modes, and one kubectl run over all of them:
+// about a minute on a loaded 2-core machine.
+t.setTimeout(180_000);
 
 const REQUEST = {
   'tandem.dev/inject': 'log-forwarder, redis-ambassador, metrics-adapter',
@@ -27,23 +33,23 @@ const HOST_NETWORK_REQUEST = {
   'log-forwarder.tandem.dev/host': 'fluentd.logging.svc.cluster.local',
 };
 
-/** requestAll adds the three built-in policies to every pod template of `text`. */
+/** requestAll adds the built-in policies to the pod template of `text` (one document). */
 function requestAll(text: string): string {
-  return parseAllDocuments(text)
-    .map((document) => {
-      const value: unknown = document.toJS();
+  return parseManifests(text, 'corpus')
+    .map(({ document, value, text: source }) => {
       const template = isJsonObject(value) ? findPodTemplate(value) : undefined;
-      if (template === undefined) return document.toString();
+      if (!isJsonObject(value) || template === undefined) return source;
       const metadata = isJsonObject(template.metadata) ? template.metadata : {};
       const annotations = isJsonObject(metadata.annotations) ? metadata.annotations : {};
       const hostNetwork = isJsonObject(template.spec) && template.spec.hostNetwork === true;
       const request = hostNetwork ? HOST_NETWORK_REQUEST : REQUEST;
       template.metadata = { ...metadata, annotations: { ...annotations, ...request } };
-      const requested = new Document(value);
+      // Written as tandem writes manifests, so that kubectl reads what tandem reads.
+      const requested = new Document(value, MANIFEST_YAML_OPTIONS);
       requested.commentBefore = document.commentBefore;
       return requested.toString();
     })
-    .join('---\n');
+    .join('');
 }
 
 /**
@@ -53,8 +59,7 @@ function requestAll(text: string): string {
  */
 function podsOf(texts: readonly string[]): V1Pod[] {
   return texts.flatMap((text) =>
-    parseAllDocuments(text).flatMap((document) => {
-      const value: unknown = document.toJS();
+    parseManifests(text, 'pods').flatMap(({ value }) => {
       const template = isJsonObject(value) ? findPodTemplate(value) : undefined;
       if (!isJsonObject(value) || template === undefined) return [];
       const pod = structuredClone(template) as unknown as V1Pod;
@@ -98,7 +103,7 @@ if (files.length === 0) {
         const result = run(text, file, 'native');
         t.same(result.denials, [], path.basename(file));
         t.equal(result.injected, 0, path.basename(file));
-        t.equal(result.documents.join('---\n'), text, path.basename(file));
+        t.equal(result.documents.join(''), text, path.basename(file));
       }
       t.end();
     },
@@ -117,7 +122,7 @@ if (files.length === 0) {
         podsOf(first.documents).forEach((pod, i) => {
           t.same(newProblems(before[i], pod), [], `${name}: injection leaves the pod valid`);
         });
-        const second = run(first.documents.join('---\n'), file, mode);
+        const second = run(first.documents.join(''), file, mode);
         t.equal(second.injected, 0, `${name}: a second pass injects nothing`);
         t.same(second.documents, first.documents, `${name}: a second pass changes nothing`);
       }
@@ -125,4 +130,25 @@ if (files.length === 0) {
       t.end();
     });
   }
+
+  t.test(
+    `kubectl reads every injected corpus manifest as the input plus the injection (${files.length} files)`,
+    { skip: KUBECTL_SKIP },
+    async (t) => {
+      // One kubectl process per side for all files: a process each would take minutes.
+      const inputs = files.map((file) => requestAll(readFileSync(file, 'utf8')));
+      const outputs = inputs.map((input, i) => {
+        const result = run(input, files[i] ?? '', 'native');
+        t.strictSame(result.denials, [], `${path.basename(files[i] ?? '')}: not denied`);
+        return result.documents.join('');
+      });
+      const stream = (texts: string[]) =>
+        texts.map((text) => (text.endsWith('\n') ? text : `${text}\n`)).join('---\n');
+      const read = await kubectlRead(stream(inputs));
+      const expected = read.map((object) => withInjection(object, policies));
+      const actual = await kubectlRead(stream(outputs));
+      t.equal(actual.length, files.length, 'one object per file');
+      t.strictSame(actual, expected);
+    },
+  );
 }

@@ -1,0 +1,93 @@
+/**
+ * patchDocument applies the engine's JSON Patch to a parsed YAML document rather than to
+ * its plain value, so that `tandem inject` writes back every node the patch does not
+ * touch as the author wrote it: comments, quoting, `0755`, big integers. The document's
+ * aliases and merge keys are already expanded (expand.ts), so a change lands in one
+ * place only, as kubectl will read it.
+ */
+import { isMap, isSeq, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
+import type { Operation } from 'fast-json-patch';
+import { keyText } from './expand.ts';
+
+type Collection = YAMLMap | YAMLSeq;
+
+function unescapePointer(segment: string): string {
+  return segment.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+/** pointerSegments splits an RFC 6901 pointer into its unescaped segments. */
+function pointerSegments(pointer: string): string[] {
+  return pointer === '' ? [] : pointer.slice(1).split('/').map(unescapePointer);
+}
+
+/** child is the collection at `segment` of `parent`. */
+function child(parent: Collection, segment: string): unknown {
+  if (isSeq(parent)) return parent.items[seqIndex(parent, segment, false)];
+  const pair = parent.items[lastPairIndex(parent, segment)];
+  if (pair === undefined) throw new Error(`no key "${segment}"`);
+  return pair.value;
+}
+
+/** lastPairIndex finds the pair kubectl reads for `key`: the last one. */
+function lastPairIndex(map: YAMLMap, key: string): number {
+  return map.items.findLastIndex((pair) => keyText(pair.key) === key);
+}
+
+function seqIndex(seq: YAMLSeq, segment: string, forAdd: boolean): number {
+  if (segment === '-' && forAdd) return seq.items.length;
+  const index = Number(segment);
+  const limit = forAdd ? seq.items.length : seq.items.length - 1;
+  if (!/^(0|[1-9][0-9]*)$/.test(segment) || index > limit) {
+    throw new Error(`no list index "${segment}"`);
+  }
+  return index;
+}
+
+function applyToMap(document: Document, map: YAMLMap, key: string, op: Operation): void {
+  const index = lastPairIndex(map, key);
+  if (op.op === 'remove') {
+    map.items = map.items.filter((pair) => keyText(pair.key) !== key);
+    return;
+  }
+  if (op.op !== 'add' && op.op !== 'replace') throw new Error(`unsupported operation ${op.op}`);
+  const value = document.createNode(op.value, { aliasDuplicateObjects: false });
+  const pair = map.items[index];
+  if (pair !== undefined) pair.value = value;
+  else map.items.push(document.createPair(key, value));
+}
+
+function applyToSeq(document: Document, seq: YAMLSeq, segment: string, op: Operation): void {
+  const index = seqIndex(seq, segment, op.op === 'add');
+  if (op.op === 'remove') {
+    seq.items.splice(index, 1);
+    return;
+  }
+  if (op.op !== 'add' && op.op !== 'replace') throw new Error(`unsupported operation ${op.op}`);
+  const value = document.createNode(op.value, { aliasDuplicateObjects: false });
+  seq.items.splice(index, op.op === 'add' ? 0 : 1, value);
+}
+
+/**
+ * patchDocument applies `operations` (add, replace, remove) to the node at `base` in
+ * `document`. The engine computed them on this document's value, so a path that does not
+ * exist is a bug and throws.
+ */
+export function patchDocument(
+  document: Document,
+  base: readonly string[],
+  operations: readonly Operation[],
+): void {
+  for (const op of operations) {
+    const segments = [...base, ...pointerSegments(op.path)];
+    const last = segments.pop();
+    if (last === undefined) throw new Error('a patch may not replace the whole document');
+    let node: unknown = document.contents;
+    for (const segment of segments) {
+      if (!isMap(node) && !isSeq(node)) throw new Error(`no map or list on the way to ${op.path}`);
+      node = child(node, segment);
+    }
+    if (isMap(node)) applyToMap(document, node, last, op);
+    else if (isSeq(node)) applyToSeq(document, node, last, op);
+    else throw new Error(`no map or list at the end of ${op.path}`);
+  }
+}
