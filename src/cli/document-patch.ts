@@ -5,7 +5,8 @@
  * aliases and merge keys are already expanded (expand.ts), so a change lands in one
  * place only, as kubectl will read it.
  */
-import { isMap, isSeq, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
+import { isMap, isNode, isSeq, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
+import type { Node } from 'yaml';
 import type { Operation } from 'fast-json-patch';
 import { keyText } from './expand.ts';
 
@@ -43,34 +44,36 @@ function seqIndex(seq: YAMLSeq, segment: string, forAdd: boolean): number {
   return index;
 }
 
-function applyToMap(document: Document, map: YAMLMap, key: string, op: Operation): void {
-  const index = lastPairIndex(map, key);
-  if (op.op === 'remove') {
-    map.items = map.items.filter((pair) => keyText(pair.key) !== key);
-    return;
-  }
-  if (op.op !== 'add' && op.op !== 'replace') throw new Error(`unsupported operation ${op.op}`);
+/** withCommentsOf gives a replacing node the comments of the node it replaces. */
+function withCommentsOf(old: unknown, value: Node): Node {
+  if (!isNode(old)) return value;
+  if (value.commentBefore == null && old.commentBefore != null)
+    value.commentBefore = old.commentBefore;
+  if (value.comment == null && old.comment != null) value.comment = old.comment;
+  return value;
+}
+
+/** AddOrReplace is the part of RFC 6902 the engine writes. */
+type AddOrReplace = Operation & { readonly op: 'add' | 'replace' };
+
+function applyToMap(document: Document, map: YAMLMap, key: string, op: AddOrReplace): void {
   const value = document.createNode(op.value, { aliasDuplicateObjects: false });
-  const pair = map.items[index];
-  if (pair !== undefined) pair.value = value;
+  const pair = map.items[lastPairIndex(map, key)];
+  if (pair !== undefined) pair.value = withCommentsOf(pair.value, value);
   else map.items.push(document.createPair(key, value));
 }
 
-function applyToSeq(document: Document, seq: YAMLSeq, segment: string, op: Operation): void {
+function applyToSeq(document: Document, seq: YAMLSeq, segment: string, op: AddOrReplace): void {
   const index = seqIndex(seq, segment, op.op === 'add');
-  if (op.op === 'remove') {
-    seq.items.splice(index, 1);
-    return;
-  }
-  if (op.op !== 'add' && op.op !== 'replace') throw new Error(`unsupported operation ${op.op}`);
   const value = document.createNode(op.value, { aliasDuplicateObjects: false });
-  seq.items.splice(index, op.op === 'add' ? 0 : 1, value);
+  if (op.op === 'add') seq.items.splice(index, 0, value);
+  else seq.items[index] = withCommentsOf(seq.items[index], value);
 }
 
 /**
- * patchDocument applies `operations` (add, replace, remove) to the node at `base` in
- * `document`. The engine computed them on this document's value, so a path that does not
- * exist is a bug and throws.
+ * patchDocument applies `operations` to the node at `base` in `document`. The engine
+ * writes only `add` and `replace`, computed on this document's value, so another
+ * operation or a path that does not exist is a bug and throws.
  */
 export function patchDocument(
   document: Document,
@@ -78,6 +81,7 @@ export function patchDocument(
   operations: readonly Operation[],
 ): void {
   for (const op of operations) {
+    if (op.op !== 'add' && op.op !== 'replace') throw new Error(`unexpected operation ${op.op}`);
     const segments = [...base, ...pointerSegments(op.path)];
     const last = segments.pop();
     if (last === undefined) throw new Error('a patch may not replace the whole document');

@@ -15,7 +15,7 @@ function tandem(args: string[], input?: string) {
     cwd: REPO_ROOT,
     input,
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: 60_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
