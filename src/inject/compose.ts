@@ -72,10 +72,8 @@ function effectiveMode(policy: LoadedPolicy, context: InjectContext): SidecarMod
   return policy.spec.sidecarMode ?? context.sidecarMode;
 }
 
-function ownerOf(name: string, status: InjectionStatus): string {
-  return status.containers.includes(name) || status.volumes.includes(name)
-    ? 'tandem added earlier'
-    : "the pod's author wrote";
+function ownerOf(name: string, addedEarlier: ReadonlySet<string>): string {
+  return addedEarlier.has(name) ? 'tandem added earlier' : "the pod's author wrote";
 }
 
 /** ComposeState is what composition tracks across the policies of one pod. */
@@ -98,9 +96,11 @@ function startState(input: ComposeInput, context: InjectContext): ComposeState {
     ...(spec?.containers ?? []),
     ...(spec?.ephemeralContainers ?? []),
   ];
-  for (const c of everyContainer) takenContainers.set(c.name, ownerOf(c.name, status));
+  // A set, not the status's lists: each is looked up once per container or volume.
+  const addedEarlier = new Set([...status.containers, ...status.volumes]);
+  for (const c of everyContainer) takenContainers.set(c.name, ownerOf(c.name, addedEarlier));
   const takenVolumes = new Map<string, string>();
-  for (const v of spec?.volumes ?? []) takenVolumes.set(v.name, ownerOf(v.name, status));
+  for (const v of spec?.volumes ?? []) takenVolumes.set(v.name, ownerOf(v.name, addedEarlier));
   const additions: Additions = {
     initContainers: [],
     initInsertIndex: leadingTandemInitContainers(pod, status),
@@ -180,7 +180,7 @@ function addPolicy(
           ...inits.map((container) => ({ container, init: true })),
           ...sidecars.map((container) => ({ container, init: mode === 'native' })),
         ],
-        new Set(state.takenVolumes.keys()),
+        state.takenVolumes,
         state.ports,
         policy.name,
       ),
@@ -245,6 +245,7 @@ function addAppSide(
     return `policy "${policyName}" mounts volume "${missing.name}" in the app, which neither the pod nor a policy adds`;
   }
   const env = rendered.appContainer?.env ?? [];
+  if (mounts.length === 0 && env.length === 0) return undefined;
   for (const target of additions.appContainers) {
     const container = pod.spec?.containers[target.index];
     if (container === undefined) continue;
@@ -297,9 +298,10 @@ function addMounts(
  * so that a later injection lands after them and the earlier ones keep starting first.
  */
 function leadingTandemInitContainers(pod: V1Pod, status: InjectionStatus): number {
+  const added = new Set(status.containers);
   let count = 0;
   for (const c of pod.spec?.initContainers ?? []) {
-    if (!status.containers.includes(c.name)) break;
+    if (!added.has(c.name)) break;
     count += 1;
   }
   return count;

@@ -55,7 +55,7 @@ export function bookPodPorts(pod: V1Pod): PortBook {
  */
 export function checkInjectedContainers(
   containers: readonly { container: V1Container; init: boolean }[],
-  volumes: ReadonlySet<string>,
+  volumes: { has(name: string): boolean },
   ports: PortBook,
   policyName: string,
 ): string | undefined {

@@ -16,11 +16,12 @@ import {
   type ComposeInput,
   type PolicyInput,
 } from './compose.ts';
-import { resolveParams } from './params.ts';
+import { paramKeysByPolicy, resolveParams } from './params.ts';
 import { raisePodResources } from './pod-resources.ts';
 import { fitPolicies } from './pod-fit.ts';
 import { quoteValue } from './quote.ts';
 import { buildPatch } from './patch.ts';
+import { checkRequestLimits, checkStatusLength } from './request-limits.ts';
 import { selectPolicies, type SelectedPolicy } from './select.ts';
 import { parseStatus, serializeStatus, type InjectionStatus } from './status.ts';
 import { trustStatus } from './status-trust.ts';
@@ -38,7 +39,8 @@ function denied(reason: string, warnings: readonly string[] = []): InjectResult 
 
 /**
  * targetContainers picks the app containers that get the policies' mounts and env: those
- * named in `tandem.dev/target-containers`, else every container tandem did not add.
+ * named in `tandem.dev/target-containers`, else every container tandem did not add. One
+ * pass over the pod's containers and one over the names: both are pod-supplied lists.
  */
 function targetContainers(
   pod: V1Pod,
@@ -47,9 +49,8 @@ function targetContainers(
   const containers = pod.spec?.containers ?? [];
   const raw = pod.metadata?.annotations?.[TARGET_CONTAINERS_ANNOTATION];
   if (raw === undefined) {
-    const targets = containers
-      .map((c, i) => (status.containers.includes(c.name) ? -1 : i))
-      .filter((i) => i >= 0);
+    const added = new Set(status.containers);
+    const targets = containers.map((c, i) => (added.has(c.name) ? -1 : i)).filter((i) => i >= 0);
     return { ok: true, targets };
   }
   const names = raw
@@ -64,18 +65,22 @@ function targetContainers(
       reason: `annotation ${TARGET_CONTAINERS_ANNOTATION} names no container: name at least one of the pod's containers, or remove the annotation to target all of them`,
     };
   }
-  const targets: number[] = [];
+  const indexOf = new Map<string, number>();
+  containers.forEach((c, i) => {
+    if (!indexOf.has(c.name)) indexOf.set(c.name, i);
+  });
+  const targets = new Set<number>();
   for (const name of names) {
-    const index = containers.findIndex((c) => c.name === name);
-    if (index < 0) {
+    const index = indexOf.get(name);
+    if (index === undefined) {
       return {
         ok: false,
         reason: `annotation ${TARGET_CONTAINERS_ANNOTATION} names container ${quoteValue(name)}, which the pod does not have`,
       };
     }
-    if (!targets.includes(index)) targets.push(index);
+    targets.add(index);
   }
-  return { ok: true, targets };
+  return { ok: true, targets: [...targets] };
 }
 
 /** injectPod decides which policies apply to `pod` and returns the patch that adds them. */
@@ -95,6 +100,9 @@ function run(
   explainAll: boolean,
 ): Explanation {
   const annotations = pod.metadata?.annotations ?? {};
+  // Caps first: everything after this reads pod-supplied lists that they bound.
+  const overLimit = checkRequestLimits(annotations);
+  if (overLimit !== undefined) return { decisions: [], result: denied(overLimit) };
   const parsed = parseStatus(annotations[STATUS_ANNOTATION]);
   if (!parsed.ok) return { decisions: [], result: denied(parsed.message) };
   const trust = trustStatus(pod, parsed.status, policies, templateScope(pod, context));
@@ -124,8 +132,10 @@ function resolveAll(
   warnings: string[],
 ): PolicyInput[] | string {
   const inputs: PolicyInput[] = [];
+  // One pass over the annotations for every policy, not one per policy.
+  const paramKeys = paramKeysByPolicy(annotations);
   for (const { policy } of selected) {
-    const params = resolveParams(policy, annotations);
+    const params = resolveParams(policy, annotations, paramKeys.get(policy.name) ?? []);
     if (!params.ok) return params.reason;
     warnings.push(...params.warnings);
     inputs.push({ policy, params: params.values });
@@ -198,11 +208,16 @@ function finish(
     reason,
   }));
   const added = [...additions.initContainers, ...additions.containers].map((c) => c.name);
-  additions.annotations[STATUS_ANNOTATION] = serializeStatus({
+  const newStatus = serializeStatus({
     policies: [...status.policies, ...injected],
     containers: [...status.containers, ...added],
     volumes: [...status.volumes, ...additions.volumes.map((v) => v.name)],
   });
+  const statusTooLong = checkStatusLength(newStatus);
+  if (statusTooLong !== undefined) {
+    return denied(`the policies would not fit: ${statusTooLong}`, given);
+  }
+  additions.annotations[STATUS_ANNOTATION] = newStatus;
   const resources = raisePodResources(pod, additions);
   const patch = buildPatch(pod, additions, resources.changes);
   const warnings = resources.warning === undefined ? given : [...given, resources.warning];

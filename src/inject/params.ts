@@ -4,18 +4,54 @@
  * later substituted into single strings, never parsed as structure.
  */
 import { PARAM_ANNOTATION_SUFFIX, paramAnnotationKey } from '../annotations.ts';
+import { MAX_PARAM_VALUE_LENGTH } from '../limits.ts';
 import { INTEGER_TEXT, type CompiledParam, type LoadedPolicy } from '../policy/compile.ts';
 import { quoteValue } from './quote.ts';
+
+// A warning names this many ignored annotations at most: kubectl prints every warning.
+const IGNORED_NAMED = 5;
+
+/**
+ * paramKeysByPolicy files every `<policy>.tandem.dev/<param>` annotation key under its
+ * policy's name, in one pass, so that no step loops over all annotations per policy.
+ */
+export function paramKeysByPolicy(
+  annotations: Readonly<Record<string, string>>,
+): Map<string, string[]> {
+  const byPolicy = new Map<string, string[]>();
+  for (const key of Object.keys(annotations)) {
+    const at = key.indexOf(PARAM_ANNOTATION_SUFFIX);
+    if (at <= 0) continue;
+    const policy = key.slice(0, at);
+    const keys = byPolicy.get(policy);
+    if (keys === undefined) byPolicy.set(policy, [key]);
+    else keys.push(key);
+  }
+  return byPolicy;
+}
+
+function ignoredWarning(policyName: string, ignored: readonly string[]): string {
+  if (ignored.length === 1) {
+    return `annotation ${quoteValue(ignored[0] ?? '')} is not a param of policy "${policyName}" and is ignored`;
+  }
+  const named = ignored.slice(0, IGNORED_NAMED).map(quoteValue).join(', ');
+  const more = ignored.length > IGNORED_NAMED ? ` and ${ignored.length - IGNORED_NAMED} more` : '';
+  return `annotations ${named}${more} are not params of policy "${policyName}" and are ignored`;
+}
 
 /** ResolvedParams is the value of every param, or why the pod is denied. */
 export type ResolvedParams =
   | { readonly ok: true; readonly values: ReadonlyMap<string, string>; readonly warnings: string[] }
   | { readonly ok: false; readonly reason: string };
 
-/** resolveParams resolves every declared param of `policy` from `annotations`. */
+/**
+ * resolveParams resolves every declared param of `policy` from `annotations`;
+ * `paramKeys` are the annotation keys under the policy's prefix (paramKeysByPolicy).
+ */
 export function resolveParams(
   policy: LoadedPolicy,
   annotations: Readonly<Record<string, string>>,
+  paramKeys: readonly string[] = paramKeysByPolicy(annotations).get(policy.name) ?? [],
 ): ResolvedParams {
   const values = new Map<string, string>();
   const warnings: string[] = [];
@@ -33,6 +69,14 @@ export function resolveParams(
       values.set(param.name, param.defaultValue ?? '');
       if (param.defaultValue !== undefined) defaulted.push(`${param.name}=${param.defaultValue}`);
       continue;
+    }
+    // Length before pattern: the pattern's cost grows with the value, the cap's does not.
+    const maxLength = param.maxLength ?? MAX_PARAM_VALUE_LENGTH;
+    if (given.length > maxLength) {
+      return {
+        ok: false,
+        reason: `annotation ${key} is ${given.length} characters long; policy "${policy.name}" accepts at most ${maxLength}`,
+      };
     }
     if (param.pattern !== undefined && !param.pattern.test(given)) {
       return {
@@ -54,14 +98,9 @@ export function resolveParams(
       `policy "${policy.name}" uses defaults for params the pod does not set: ${defaulted.join(', ')}`,
     );
   }
-  const prefix = `${policy.name}${PARAM_ANNOTATION_SUFFIX}`;
-  for (const key of Object.keys(annotations)) {
-    if (key.startsWith(prefix) && !policy.params.has(key.slice(prefix.length))) {
-      warnings.push(
-        `annotation ${quoteValue(key)} is not a param of policy "${policy.name}" and is ignored`,
-      );
-    }
-  }
+  const prefixLength = policy.name.length + PARAM_ANNOTATION_SUFFIX.length;
+  const ignored = paramKeys.filter((key) => !policy.params.has(key.slice(prefixLength)));
+  if (ignored.length > 0) warnings.push(ignoredWarning(policy.name, ignored));
   return { ok: true, values, warnings };
 }
 

@@ -46,15 +46,16 @@ export function parseInjectAnnotation(raw: string | undefined): {
   if (raw === undefined) return { optOut: false, names: [], duplicates: [] };
   const trimmed = raw.trim();
   if (OPT_OUT_VALUES.has(trimmed.toLowerCase())) return { optOut: true, names: [], duplicates: [] };
-  const names: string[] = [];
+  // A set, not a scan of the names so far: the list is the pod author's to make long.
+  const names = new Set<string>();
   const duplicates: string[] = [];
   for (const part of trimmed.split(',')) {
     const name = part.trim();
     if (name === '') continue;
-    if (names.includes(name)) duplicates.push(name);
-    else names.push(name);
+    if (names.has(name)) duplicates.push(name);
+    else names.add(name);
   }
-  return { optOut: false, names, duplicates };
+  return { optOut: false, names: [...names], duplicates };
 }
 
 function namespaceAllows(policy: LoadedPolicy, context: InjectContext): boolean {

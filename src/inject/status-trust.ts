@@ -20,7 +20,7 @@ import { STATUS_ANNOTATION } from '../annotations.ts';
 import { isJsonObject, type JsonValue } from '../json.ts';
 import type { LoadedPolicy, PolicySet } from '../policy/compile.ts';
 import { renderTemplate, type TemplateScope } from '../policy/template.ts';
-import { resolveParams } from './params.ts';
+import { paramKeysByPolicy, resolveParams } from './params.ts';
 import { quoteValue } from './quote.ts';
 import type { InjectionStatus, StatusEntry } from './status.ts';
 
@@ -80,11 +80,18 @@ function staticRendered(policy: LoadedPolicy): Rendered | null {
   return parts;
 }
 
+/** PodScope is what templates read of the pod, and its param keys filed by policy. */
+interface PodScope {
+  readonly template: Omit<TemplateScope, 'params'>;
+  readonly paramKeys: ReadonlyMap<string, readonly string[]>;
+}
+
 /** render gives what `policy` adds to this pod, or why it cannot say (a param the pod broke). */
-function render(policy: LoadedPolicy, scope: Omit<TemplateScope, 'params'>): Rendered | string {
+function render(policy: LoadedPolicy, pod: PodScope): Rendered | string {
   const fixed = staticRendered(policy);
   if (fixed !== null) return fixed;
-  const params = resolveParams(policy, scope.annotations);
+  const scope = pod.template;
+  const params = resolveParams(policy, scope.annotations, pod.paramKeys.get(policy.name) ?? []);
   if (!params.ok) return params.reason;
   const content = renderTemplate(policy.template, { ...scope, params: params.values });
   const root = isJsonObject(content) ? content : {};
@@ -129,7 +136,7 @@ function entryProblem(
   entry: StatusEntry,
   policy: LoadedPolicy | undefined,
   names: PodNames,
-  scope: Omit<TemplateScope, 'params'>,
+  scope: PodScope,
 ): { problem: string } | { rendered: Rendered } {
   if (policy === undefined) {
     return { problem: 'no such policy is loaded, so what it added cannot be checked' };
@@ -155,6 +162,8 @@ export function trustStatus(
     return { status, warnings: [] };
   }
   const names = podNames(pod, status);
+  // One pass over the annotations for every entry, not one per entry.
+  const podScope = { template: scope, paramKeys: paramKeysByPolicy(scope.annotations) };
   const warnings: string[] = [];
   const trusted: StatusEntry[] = [];
   const containers = new Set<string>();
@@ -164,7 +173,7 @@ export function trustStatus(
     // A name listed twice is checked once: the cost stays within the policies loaded.
     if (seen.has(entry.name)) continue;
     seen.add(entry.name);
-    const checked = entryProblem(entry, policies.byName.get(entry.name), names, scope);
+    const checked = entryProblem(entry, policies.byName.get(entry.name), names, podScope);
     if ('problem' in checked) {
       warnings.push(
         `annotation ${STATUS_ANNOTATION} says policy ${quoteValue(entry.name)} was injected, but ${checked.problem}: not trusted`,

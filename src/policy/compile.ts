@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.ts';
 import type { LabelSelector, ParamDeclaration, PolicySpec, SidecarPolicy } from './schema.ts';
+import { compileParamPattern, type ParamPattern } from './param-pattern.ts';
 import { compileTemplate, type TemplateNode, type TemplateProblem } from './template.ts';
 
 /** SidecarMode says how long-running policy containers join a pod (SPEC §3 rule 4). */
@@ -16,9 +17,11 @@ export interface CompiledParam {
   readonly name: string;
   readonly required: boolean;
   readonly defaultValue: string | undefined;
-  /** pattern must match the whole value: it is anchored at both ends when compiled. */
-  readonly pattern: RegExp | undefined;
+  /** pattern must match the whole value, in time linear in its length (param-pattern.ts). */
+  readonly pattern: ParamPattern | undefined;
   readonly patternSource: string | undefined;
+  /** maxLength is the param's own cap on a value's length, under MAX_PARAM_VALUE_LENGTH. */
+  readonly maxLength: number | undefined;
   readonly type: 'string' | 'integer';
   /** description and example tell a pod's author what the param wants. */
   readonly description: string | undefined;
@@ -82,16 +85,11 @@ function compileParams(spec: PolicySpec, problems: TemplateProblem[]): Map<strin
   const params = new Map<string, CompiledParam>();
   for (const [name, declaration] of Object.entries(spec.params ?? {})) {
     const fieldPath = `spec.params.${name}`;
-    let pattern: RegExp | undefined;
+    let pattern: ParamPattern | undefined;
     if (declaration.pattern !== undefined) {
-      try {
-        pattern = new RegExp(`^(?:${declaration.pattern})$`);
-      } catch (error) {
-        problems.push({
-          fieldPath: `${fieldPath}.pattern`,
-          message: `not a valid regular expression: ${(error as Error).message}`,
-        });
-      }
+      const compiled = compileParamPattern(declaration.pattern);
+      if (compiled.ok) pattern = compiled.pattern;
+      else problems.push({ fieldPath: `${fieldPath}.pattern`, message: compiled.message });
     }
     const type = declaration.type ?? 'string';
     const fallback = declaration.default;
@@ -115,6 +113,7 @@ function compileParams(spec: PolicySpec, problems: TemplateProblem[]): Map<strin
       defaultValue: fallback,
       pattern,
       patternSource: declaration.pattern,
+      maxLength: declaration.maxLength,
       type,
       description: declaration.description,
       example: declaration.example,
@@ -131,7 +130,7 @@ function compileParams(spec: PolicySpec, problems: TemplateProblem[]): Map<strin
 function sampleProblems(
   fieldPath: string,
   declaration: ParamDeclaration,
-  pattern: RegExp | undefined,
+  pattern: ParamPattern | undefined,
 ): TemplateProblem[] {
   const problems: TemplateProblem[] = [];
   for (const [key, value] of [
@@ -143,6 +142,12 @@ function sampleProblems(
       problems.push({
         fieldPath: `${fieldPath}.${key}`,
         message: `${key} "${value}" does not match the param's pattern`,
+      });
+    }
+    if (declaration.maxLength !== undefined && value.length > declaration.maxLength) {
+      problems.push({
+        fieldPath: `${fieldPath}.${key}`,
+        message: `${key} "${value}" is longer than the param's maxLength ${declaration.maxLength}`,
       });
     }
     if (declaration.type === 'integer' && !INTEGER_TEXT.test(value)) {

@@ -8,6 +8,7 @@
  * than this schema pass through instead of being dropped.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { MAX_PARAM_VALUE_LENGTH } from '../limits.ts';
 
 /** DNS_1123_LABEL is the Kubernetes rule for container, volume and policy names. */
 export const DNS_1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
@@ -23,6 +24,9 @@ export const ParamSchema = Type.Object(
     required: Type.Optional(Type.Boolean()),
     default: Type.Optional(Type.String()),
     pattern: Type.Optional(Type.String({ minLength: 1 })),
+    // Every value is capped at MAX_PARAM_VALUE_LENGTH; a param may cap it lower. RE2
+    // patterns have no lookahead to bound a length with, so this is the way to say it.
+    maxLength: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PARAM_VALUE_LENGTH })),
     type: Type.Optional(Type.Union([Type.Literal('string'), Type.Literal('integer')])),
     // description and example are what a pod's author is shown when a value is refused,
     // rather than the pattern.
