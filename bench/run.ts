@@ -4,7 +4,7 @@
  * rate, RSS; then 1,000 loaded policies, a 50-container pod, RSS over 100,000 reviews
  * on a fresh server and, with --profile, a CPU profile of the hot path.
  *
- *   node bench/run.ts [--quick] [--profile] [--availability-only] [--out FILE]
+ *   node bench/run.ts [--quick] [--profile] [--availability-only] [--hostile-only] [--out FILE]
  *
  * Every load is bounded by a duration or a count, and every child is stopped by its pid
  * when the run ends or fails.
@@ -35,6 +35,7 @@ import {
   type Latency,
   type Saturation,
 } from './load.ts';
+import { formatHostile, hostileFailures, measureHostile, type HostileOptions } from './hostile.ts';
 import { writeManyPolicies } from './many-policies.ts';
 import {
   freePort,
@@ -465,11 +466,40 @@ async function measureAll(bench: Bench, profile: boolean): Promise<Report> {
   };
 }
 
+/**
+ * measureHostileReviews runs the hostile-review section (bench/hostile.ts) on a fresh
+ * tandem and returns its markdown.
+ */
+async function measureHostileReviews(bench: Bench): Promise<string> {
+  const { settings } = bench;
+  const server = await startTandem(bench, {
+    name: 'tandem-hostile',
+    policies: join(REPO, 'policies'),
+  });
+  const body = singlePolicyBody('medium');
+  const normal = { name: body.name, text: JSON.stringify(body.review) };
+  const options: HostileOptions = {
+    repeats: settings.mode === 'quick' ? 10 : 30,
+    rate: settings.rate,
+    seconds: settings.latencySeconds,
+    rounds: settings.rounds,
+    connections: settings.pacedConnections,
+    everyMs: 200,
+  };
+  progress('hostile reviews');
+  await warmUp(server.url, normal.text, settings.warmUpSeconds);
+  const report = await measureHostile(server, normal, options);
+  bench.failures += hostileFailures(report);
+  await stopServer(bench, server);
+  return formatHostile(report, options);
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
+      'hostile-only': { type: 'boolean', default: false },
       out: { type: 'string' },
       'node-flags': { type: 'string', default: '' },
       // Only the availability section (flood, drain): a minute instead of several.
@@ -490,10 +520,15 @@ async function main(): Promise<number> {
     failures: 0,
   };
   try {
-    const availability = (await measureAvailability(bench)).join('\n') + '\n';
-    const report = values['availability-only']
-      ? availability
-      : formatReport(await measureAll(bench, values.profile), settings.rate) + availability;
+    const hostileOnly = values['hostile-only'];
+    const availabilityOnly = values['availability-only'];
+    const availability = hostileOnly ? '' : (await measureAvailability(bench)).join('\n') + '\n';
+    const tables =
+      hostileOnly || availabilityOnly
+        ? ''
+        : formatReport(await measureAll(bench, values.profile), settings.rate);
+    const hostile = availabilityOnly ? '' : await measureHostileReviews(bench);
+    const report = availabilityOnly ? availability : tables + availability + hostile;
     process.stdout.write(report);
     if (values.out !== undefined) await writeFile(values.out, report);
     return bench.failures > 0 ? 1 : 0;

@@ -32,33 +32,34 @@ function podWithContainers(annotations: Record<string, string>, count: number): 
   return pod;
 }
 
-t.test('tandem.dev/inject may request at most 32 policies; more is denied before any is looked up', (t) => {
-  // 60,000 names of policies that do not exist, under the API server's 256 KiB: only the
-  // cap can answer this first, and it answers without a lookup.
-  const names = Array.from({ length: 60_000 }, (_, i) => i.toString(36)).join(',');
-  t.ok(names.length < 256 * 1024, `the annotation is ${names.length} bytes`);
-  t.strictSame(
-    run(appPod({ 'tandem.dev/inject': names })),
-    denied('annotation tandem.dev/inject lists 60000 policies; at most 32 may be requested'),
-  );
-  const thirtyThree = Array.from({ length: 33 }, () => 'shipper').join(', ');
-  t.strictSame(
-    run(appPod({ ...SHIPPER, 'tandem.dev/inject': thirtyThree })),
-    denied('annotation tandem.dev/inject lists 33 policies; at most 32 may be requested'),
-  );
-  const thirtyTwo = Array.from({ length: 32 }, () => 'shipper').join(', ');
-  t.equal(run(appPod({ ...SHIPPER, 'tandem.dev/inject': thirtyTwo })).outcome, 'patched');
-  t.end();
-});
+t.test(
+  'tandem.dev/inject may request at most 32 policies; more is denied before any is looked up',
+  (t) => {
+    // 60,000 names of policies that do not exist, under the API server's 256 KiB: only the
+    // cap can answer this first, and it answers without a lookup.
+    const names = Array.from({ length: 60_000 }, (_, i) => i.toString(36)).join(',');
+    t.ok(names.length < 256 * 1024, `the annotation is ${names.length} bytes`);
+    t.strictSame(
+      run(appPod({ 'tandem.dev/inject': names })),
+      denied('annotation tandem.dev/inject lists 60000 policies; at most 32 may be requested'),
+    );
+    const thirtyThree = Array.from({ length: 33 }, () => 'shipper').join(', ');
+    t.strictSame(
+      run(appPod({ ...SHIPPER, 'tandem.dev/inject': thirtyThree })),
+      denied('annotation tandem.dev/inject lists 33 policies; at most 32 may be requested'),
+    );
+    const thirtyTwo = Array.from({ length: 32 }, () => 'shipper').join(', ');
+    t.equal(run(appPod({ ...SHIPPER, 'tandem.dev/inject': thirtyTwo })).outcome, 'patched');
+    t.end();
+  },
+);
 
 t.test('tandem.dev/target-containers may name at most 64 containers; more is denied', (t) => {
   const names = (count: number): string =>
     Array.from({ length: count }, (_, i) => `c${count - 1 - i}`).join(',');
   t.strictSame(
     run(podWithContainers({ ...SHIPPER, 'tandem.dev/target-containers': names(65) }, 65)),
-    denied(
-      'annotation tandem.dev/target-containers names 65 containers; at most 64 may be named',
-    ),
+    denied('annotation tandem.dev/target-containers names 65 containers; at most 64 may be named'),
   );
   const allowed = run(
     podWithContainers({ ...SHIPPER, 'tandem.dev/target-containers': names(64) }, 64),
@@ -113,17 +114,20 @@ t.test("a pod's annotations over the API server's 256 KiB are denied before anyt
   t.end();
 });
 
-t.test('a param value over 4096 characters is denied naming the annotation, before its pattern runs', (t) => {
-  // A value the pattern would refuse too: the length message shows the cap answered.
-  const value = `${'a'.repeat(5000)}!`;
-  t.strictSame(
-    run(appPod({ ...SHIPPER, 'shipper.tandem.dev/dest': value })),
-    denied(
-      'annotation shipper.tandem.dev/dest is 5001 characters long; policy "shipper" accepts at most 4096',
-    ),
-  );
-  t.end();
-});
+t.test(
+  'a param value over 4096 characters is denied naming the annotation, before its pattern runs',
+  (t) => {
+    // A value the pattern would refuse too: the length message shows the cap answered.
+    const value = `${'a'.repeat(5000)}!`;
+    t.strictSame(
+      run(appPod({ ...SHIPPER, 'shipper.tandem.dev/dest': value })),
+      denied(
+        'annotation shipper.tandem.dev/dest is 5001 characters long; policy "shipper" accepts at most 4096',
+      ),
+    );
+    t.end();
+  },
+);
 
 t.test("a param's own maxLength is enforced like the global cap", (t) => {
   const capped = policySet(`

@@ -81,7 +81,10 @@ t.test('the whole value must match, and a pattern cannot splice itself out of th
   // Spliced into ^(?:...)$, this pattern read ^(?:x)|(.*)$ and let any value through.
   const issues = lintIssues('x)|(.*');
   t.equal(issues.length, 1);
-  t.match(issues[0], /^echo\.yaml:9:16 spec\.params\.word\.pattern: not a valid regular expression/);
+  t.match(
+    issues[0],
+    /^echo\.yaml:9:16 spec\.params\.word\.pattern: not a valid regular expression/,
+  );
   t.end();
 });
 
@@ -101,7 +104,10 @@ t.test('the built-in params keep their length bounds, as maxLength', async (t) =
   // Four 62-character labels and a 2-character one: a DNS name of 254 characters.
   const host = [...Array.from({ length: 4 }, () => 'a'.repeat(62)), 'bb'].join('.');
   t.equal(host.length, 254);
-  const pod = appPod({ 'tandem.dev/inject': 'log-forwarder', 'log-forwarder.tandem.dev/host': host });
+  const pod = appPod({
+    'tandem.dev/inject': 'log-forwarder',
+    'log-forwarder.tandem.dev/host': host,
+  });
   t.strictSame(injectPod(pod, builtins, context()), {
     outcome: 'denied',
     reason:
