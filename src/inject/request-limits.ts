@@ -22,7 +22,18 @@ export function countListed(raw: string): number {
   return count;
 }
 
-function annotationBytes(annotations: Readonly<Record<string, string>>): number {
+/**
+ * annotationBytes is the annotations' size in UTF-8, as the API server counts it, or
+ * undefined when it is plainly under `limit`: a UTF-16 unit is at most 3 bytes of UTF-8,
+ * so the common small pod is judged by string lengths alone, without encoding anything.
+ */
+function annotationBytes(
+  annotations: Readonly<Record<string, string>>,
+  limit: number,
+): number | undefined {
+  let units = 0;
+  for (const [key, value] of Object.entries(annotations)) units += key.length + value.length;
+  if (units * 3 <= limit) return undefined;
   let total = 0;
   for (const [key, value] of Object.entries(annotations)) {
     total += Buffer.byteLength(key) + Buffer.byteLength(value);
@@ -38,8 +49,8 @@ function kib(bytes: number): string {
 export function checkRequestLimits(
   annotations: Readonly<Record<string, string>>,
 ): string | undefined {
-  const total = annotationBytes(annotations);
-  if (total > MAX_ANNOTATIONS_BYTES) {
+  const total = annotationBytes(annotations, MAX_ANNOTATIONS_BYTES);
+  if (total !== undefined && total > MAX_ANNOTATIONS_BYTES) {
     return `the pod's annotations total ${total} bytes, over the ${kib(MAX_ANNOTATIONS_BYTES)} the API server accepts`;
   }
   const inject = annotations[INJECT_ANNOTATION];

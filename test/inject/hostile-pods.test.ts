@@ -111,6 +111,11 @@ t.test("a pod's annotations over the API server's 256 KiB are denied before anyt
     result.outcome === 'denied' ? result.reason : '',
     /^the pod's annotations total \d+ bytes, over the 256 KiB the API server accepts$/,
   );
+  // The API server counts bytes of UTF-8: 100,000 euro signs are 300,000 of them.
+  t.strictSame(
+    run(appPod({ 'example.com/note': '€'.repeat(100_000) })),
+    denied("the pod's annotations total 300016 bytes, over the 256 KiB the API server accepts"),
+  );
   t.end();
 });
 
