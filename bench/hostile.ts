@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostileBodies } from './hostile-bodies.ts';
 import { comparePaced, type Latency, type Target } from './load.ts';
+import { cpuSeconds } from './processes.ts';
 
 /** HOSTILE_TARGET_MS is the issue's bar for a hostile review's answer. */
 export const HOSTILE_TARGET_MS = 50;
@@ -35,6 +36,11 @@ export interface HostileCase {
   readonly bytes: number;
   readonly p50: number;
   readonly max: number;
+  /**
+   * cpuMs is the server's CPU time per review (from /proc, 10 ms ticks spread over the
+   * repeats): the work itself, which a busy machine does not inflate as it does latency.
+   */
+  readonly cpuMs: number;
   /** answer is what tandem said, e.g. `denied: annotation tandem.dev/inject lists ...`. */
   readonly answer: string;
   readonly failures: number;
@@ -100,25 +106,29 @@ function median(values: readonly number[]): number {
 }
 
 async function measureCase(
+  target: Target,
   agent: Agent,
-  url: URL,
   body: { name: string; text: string; expect: string },
   repeats: number,
 ): Promise<HostileCase> {
+  const url = new URL(target.url);
   const times: number[] = [];
   let answer = '';
   let failures = 0;
+  const cpuBefore = cpuSeconds(target.pid);
   for (let i = 0; i < repeats; i += 1) {
     const reply = await post(agent, url, body.text);
     answer = describeAnswer(reply);
     if (!answer.startsWith(body.expect)) failures += 1;
     times.push(reply.ms);
   }
+  const cpuMs = ((cpuSeconds(target.pid) - cpuBefore) * 1000) / repeats;
   return {
     name: body.name,
     bytes: Buffer.byteLength(body.text),
     p50: median(times),
     max: Math.max(...times),
+    cpuMs,
     answer,
     failures,
   };
@@ -140,7 +150,7 @@ export async function measureHostile(
   try {
     // One pass first, so V8 has compiled what each body reaches before it is timed.
     for (const body of bodies) await post(agent, url, body.text);
-    for (const body of bodies) cases.push(await measureCase(agent, url, body, options.repeats));
+    for (const body of bodies) cases.push(await measureCase(target, agent, body, options.repeats));
     const paced = { ...options, rounds: options.rounds };
     const [alone] = await comparePaced([target], normal.text, paced);
     let running = true;
@@ -188,13 +198,13 @@ export function formatHostile(report: HostileReport, options: HostileOptions): s
     '',
     `Each sent ${options.repeats} times, one after another, on one keep-alive connection.`,
     '',
-    '| hostile review | KB | p50 ms | max ms | answer |',
-    '|---|---:|---:|---:|---|',
+    '| hostile review | KB | p50 ms | max ms | server CPU ms per review | answer |',
+    '|---|---:|---:|---:|---:|---|',
   ];
   for (const c of report.cases) {
     const answer = c.answer.length > 110 ? `${c.answer.slice(0, 107)}...` : c.answer;
     lines.push(
-      `| ${c.name} | ${(c.bytes / 1024).toFixed(0)} | ${ms(c.p50)} | ${ms(c.max)} | ${answer.replaceAll('|', '\\|')} |`,
+      `| ${c.name} | ${(c.bytes / 1024).toFixed(0)} | ${ms(c.p50)} | ${ms(c.max)} | ${c.cpuMs.toFixed(1)} | ${answer.replaceAll('|', '\\|')} |`,
     );
   }
   const worst = Math.max(...report.cases.map((c) => c.max));

@@ -15,25 +15,32 @@ import {
   MAX_TARGET_CONTAINERS,
 } from '../limits.ts';
 
-/** countListed counts the non-empty entries of a comma-separated annotation value. */
-export function countListed(raw: string): number {
+/**
+ * countListed counts the non-empty entries of a comma-separated annotation value, up to
+ * `atMost + 1`: a value over its cap is refused after that many entries, whatever its
+ * length, and without splitting the rest into strings.
+ */
+export function countListed(raw: string, atMost: number): number {
   let count = 0;
-  for (const part of raw.split(',')) if (part.trim() !== '') count += 1;
+  for (let start = 0; start <= raw.length && count <= atMost;) {
+    const comma = raw.indexOf(',', start);
+    const end = comma < 0 ? raw.length : comma;
+    if (raw.slice(start, end).trim() !== '') count += 1;
+    start = end + 1;
+  }
   return count;
 }
 
 /**
- * annotationBytes is the annotations' size in UTF-8, as the API server counts it, or
- * undefined when it is plainly under `limit`: a UTF-16 unit is at most 3 bytes of UTF-8,
- * so the common small pod is judged by string lengths alone, without encoding anything.
+ * annotationBytes is a lower bound of the annotations' size in UTF-8, as the API server
+ * counts it, exact whenever it matters: string lengths alone (one UTF-16 unit is 1 to 3
+ * bytes) settle a small pod and a plainly oversized one without encoding anything, and
+ * only annotations between a third of the limit and the limit are measured in bytes.
  */
-function annotationBytes(
-  annotations: Readonly<Record<string, string>>,
-  limit: number,
-): number | undefined {
+function annotationBytes(annotations: Readonly<Record<string, string>>, limit: number): number {
   let units = 0;
   for (const [key, value] of Object.entries(annotations)) units += key.length + value.length;
-  if (units * 3 <= limit) return undefined;
+  if (units * 3 <= limit || units > limit) return units;
   let total = 0;
   for (const [key, value] of Object.entries(annotations)) {
     total += Buffer.byteLength(key) + Buffer.byteLength(value);
@@ -50,18 +57,22 @@ export function checkRequestLimits(
   annotations: Readonly<Record<string, string>>,
 ): string | undefined {
   const total = annotationBytes(annotations, MAX_ANNOTATIONS_BYTES);
-  if (total !== undefined && total > MAX_ANNOTATIONS_BYTES) {
-    return `the pod's annotations total ${total} bytes, over the ${kib(MAX_ANNOTATIONS_BYTES)} the API server accepts`;
+  if (total > MAX_ANNOTATIONS_BYTES) {
+    return `the pod's annotations total at least ${total} bytes, over the ${kib(MAX_ANNOTATIONS_BYTES)} the API server accepts`;
   }
   const inject = annotations[INJECT_ANNOTATION];
-  const requested = inject === undefined ? 0 : countListed(inject);
-  if (requested > MAX_REQUESTED_POLICIES) {
-    return `annotation ${INJECT_ANNOTATION} lists ${requested} policies; at most ${MAX_REQUESTED_POLICIES} may be requested`;
+  if (
+    inject !== undefined &&
+    countListed(inject, MAX_REQUESTED_POLICIES) > MAX_REQUESTED_POLICIES
+  ) {
+    return `annotation ${INJECT_ANNOTATION} lists more than ${MAX_REQUESTED_POLICIES} policies; at most ${MAX_REQUESTED_POLICIES} may be requested`;
   }
   const targets = annotations[TARGET_CONTAINERS_ANNOTATION];
-  const named = targets === undefined ? 0 : countListed(targets);
-  if (named > MAX_TARGET_CONTAINERS) {
-    return `annotation ${TARGET_CONTAINERS_ANNOTATION} names ${named} containers; at most ${MAX_TARGET_CONTAINERS} may be named`;
+  if (
+    targets !== undefined &&
+    countListed(targets, MAX_TARGET_CONTAINERS) > MAX_TARGET_CONTAINERS
+  ) {
+    return `annotation ${TARGET_CONTAINERS_ANNOTATION} names more than ${MAX_TARGET_CONTAINERS} containers; at most ${MAX_TARGET_CONTAINERS} may be named`;
   }
   const status = annotations[STATUS_ANNOTATION];
   return status === undefined ? undefined : checkStatusLength(status);
