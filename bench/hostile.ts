@@ -41,6 +41,9 @@ export interface HostileCase {
    * repeats): the work itself, which a busy machine does not inflate as it does latency.
    */
   readonly cpuMs: number;
+  /** baselineP50 and baselineCpuMs are the bare baseline's on the same body: the floor. */
+  readonly baselineP50: number;
+  readonly baselineCpuMs: number;
   /** answer is what tandem said, e.g. `denied: annotation tandem.dev/inject lists ...`. */
   readonly answer: string;
   readonly failures: number;
@@ -105,12 +108,21 @@ function median(values: readonly number[]): number {
   return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
 }
 
-async function measureCase(
+interface Timing {
+  readonly p50: number;
+  readonly max: number;
+  readonly cpuMs: number;
+  readonly answer: string;
+  readonly failures: number;
+}
+
+/** timeBody sends `body` `repeats` times on `agent` and times the answers. */
+async function timeBody(
   target: Target,
   agent: Agent,
-  body: { name: string; text: string; expect: string },
+  body: { text: string; expect: string },
   repeats: number,
-): Promise<HostileCase> {
+): Promise<Timing> {
   const url = new URL(target.url);
   const times: number[] = [];
   let answer = '';
@@ -123,14 +135,29 @@ async function measureCase(
     times.push(reply.ms);
   }
   const cpuMs = ((cpuSeconds(target.pid) - cpuBefore) * 1000) / repeats;
+  return { p50: median(times), max: Math.max(...times), cpuMs, answer, failures };
+}
+
+async function measureCase(
+  servers: { tandem: Target; baseline: Target },
+  agents: { tandem: Agent; baseline: Agent },
+  body: { name: string; text: string; expect: string },
+  repeats: number,
+): Promise<HostileCase> {
+  const tandem = await timeBody(servers.tandem, agents.tandem, body, repeats);
+  // The baseline allows everything: only its times count.
+  const baseline = await timeBody(
+    servers.baseline,
+    agents.baseline,
+    { ...body, expect: '' },
+    repeats,
+  );
   return {
     name: body.name,
     bytes: Buffer.byteLength(body.text),
-    p50: median(times),
-    max: Math.max(...times),
-    cpuMs,
-    answer,
-    failures,
+    ...tandem,
+    baselineP50: baseline.p50,
+    baselineCpuMs: baseline.cpuMs,
   };
 }
 
@@ -139,18 +166,27 @@ async function measureCase(
  * paced load alone and again with the largest hostile review sent every `everyMs`.
  */
 export async function measureHostile(
-  target: Target,
+  servers: { tandem: Target; baseline: Target },
   normal: { name: string; text: string },
   options: HostileOptions,
 ): Promise<HostileReport> {
+  const target = servers.tandem;
   const url = new URL(target.url);
-  const agent = new Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
+  const newAgent = (): Agent =>
+    new Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
+  const agents = { tandem: newAgent(), baseline: newAgent() };
+  const agent = agents.tandem;
   const bodies = hostileBodies().map((b) => ({ ...b, text: JSON.stringify(b.review) }));
   const cases: HostileCase[] = [];
   try {
     // One pass first, so V8 has compiled what each body reaches before it is timed.
-    for (const body of bodies) await post(agent, url, body.text);
-    for (const body of bodies) cases.push(await measureCase(target, agent, body, options.repeats));
+    for (const body of bodies) {
+      await post(agent, url, body.text);
+      await post(agents.baseline, new URL(servers.baseline.url), body.text);
+    }
+    for (const body of bodies) {
+      cases.push(await measureCase(servers, agents, body, options.repeats));
+    }
     const paced = { ...options, rounds: options.rounds };
     const [alone] = await comparePaced([target], normal.text, paced);
     let running = true;
@@ -169,7 +205,8 @@ export async function measureHostile(
     if (alone === undefined || beside === undefined) throw new Error('no latency');
     return { cases, normalBody: normal.name, alone, beside, hostileBeside };
   } finally {
-    agent.destroy();
+    agents.tandem.destroy();
+    agents.baseline.destroy();
   }
 }
 
@@ -196,15 +233,16 @@ export function formatHostile(report: HostileReport, options: HostileOptions): s
     '',
     '### Hostile reviews (issue 9)',
     '',
-    `Each sent ${options.repeats} times, one after another, on one keep-alive connection.`,
+    `Each sent ${options.repeats} times, one after another, on one keep-alive connection, to a fresh tandem and to the bare baseline. ` +
+      "CPU is the server process's from /proc (10 ms ticks over the repeats): the work itself, which a busy machine inflates less than latency.",
     '',
-    '| hostile review | KB | p50 ms | max ms | server CPU ms per review | answer |',
+    '| hostile review | KB | tandem p50 / max ms | tandem CPU ms per review | baseline p50 ms / CPU ms | answer |',
     '|---|---:|---:|---:|---:|---|',
   ];
   for (const c of report.cases) {
     const answer = c.answer.length > 110 ? `${c.answer.slice(0, 107)}...` : c.answer;
     lines.push(
-      `| ${c.name} | ${(c.bytes / 1024).toFixed(0)} | ${ms(c.p50)} | ${ms(c.max)} | ${c.cpuMs.toFixed(1)} | ${answer.replaceAll('|', '\\|')} |`,
+      `| ${c.name} | ${(c.bytes / 1024).toFixed(0)} | ${ms(c.p50)} / ${ms(c.max)} | ${c.cpuMs.toFixed(1)} | ${ms(c.baselineP50)} / ${c.baselineCpuMs.toFixed(1)} | ${answer.replaceAll('|', '\\|')} |`,
     );
   }
   const worst = Math.max(...report.cases.map((c) => c.max));

@@ -476,6 +476,7 @@ async function measureHostileReviews(bench: Bench): Promise<string> {
     name: 'tandem-hostile',
     policies: join(REPO, 'policies'),
   });
+  const baseline = await startBaseline(bench);
   const body = singlePolicyBody('medium');
   const normal = { name: body.name, text: JSON.stringify(body.review) };
   const options: HostileOptions = {
@@ -490,9 +491,10 @@ async function measureHostileReviews(bench: Bench): Promise<string> {
   };
   progress('hostile reviews');
   await warmUp(server.url, normal.text, settings.warmUpSeconds);
-  const report = await measureHostile(server, normal, options);
+  const report = await measureHostile({ tandem: server, baseline }, normal, options);
   bench.failures += hostileFailures(report);
   await stopServer(bench, server);
+  await stopServer(bench, baseline);
   return formatHostile(report, options);
 }
 
