@@ -180,7 +180,7 @@ t.test('undeclared param annotations give one warning per policy, however many t
   t.strictSame(
     result.warnings.filter((w) => w.includes('not params of policy')),
     [
-      'annotations shipper.tandem.dev/x0, shipper.tandem.dev/x1, shipper.tandem.dev/x2, shipper.tandem.dev/x3, shipper.tandem.dev/x4 and 9995 more are not params of policy "shipper" and are ignored',
+      'annotations "shipper.tandem.dev/x0", "shipper.tandem.dev/x1", "shipper.tandem.dev/x2", "shipper.tandem.dev/x3", "shipper.tandem.dev/x4" and 9995 more are not params of policy "shipper" and are ignored',
     ],
   );
   t.end();
