@@ -246,6 +246,7 @@ export function formatHostile(report: HostileReport, options: HostileOptions): s
     );
   }
   const worst = Math.max(...report.cases.map((c) => c.max));
+  const slowestP50 = Math.max(...report.cases.map((c) => c.p50));
   const { alone, beside } = report;
   const p50Met = beside.p50 <= alone.p50 + P50_ALLOWANCE_MS;
   const p99Met = beside.p99 < HOSTILE_TARGET_MS;
@@ -254,7 +255,7 @@ export function formatHostile(report: HostileReport, options: HostileOptions): s
     `Normal review (${report.normalBody}) at ${alone.rate}/s, open loop: p50 / p99 / max ${ms(alone.p50)} / ${ms(alone.p99)} / ${ms(alone.max)} ms alone; ` +
       `${ms(beside.p50)} / ${ms(beside.p99)} / ${ms(beside.max)} ms beside the 1.5 MiB hostile review sent every ${options.everyMs} ms (${report.hostileBeside} sent).`,
     '',
-    `- Every hostile review answered in under ${HOSTILE_TARGET_MS} ms: ${verdict(worst < HOSTILE_TARGET_MS)} (slowest ${ms(worst)} ms).`,
+    `- Hostile reviews answered in under ${HOSTILE_TARGET_MS} ms: typically (each one's p50) ${verdict(slowestP50 < HOSTILE_TARGET_MS)} (slowest p50 ${ms(slowestP50)} ms); every time ${verdict(worst < HOSTILE_TARGET_MS)} (slowest ${ms(worst)} ms).`,
     `- Normal review keeps its usual latency beside them: p50 within ${P50_ALLOWANCE_MS} ms ${verdict(p50Met)} (${ms(alone.p50)} → ${ms(beside.p50)} ms), p99 under ${HOSTILE_TARGET_MS} ms ${verdict(p99Met)} (${ms(alone.p99)} → ${ms(beside.p99)} ms).`,
     '',
   );
