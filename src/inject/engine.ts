@@ -105,7 +105,8 @@ function run(
   if (overLimit !== undefined) return { decisions: [], result: denied(overLimit) };
   const parsed = parseStatus(annotations[STATUS_ANNOTATION]);
   if (!parsed.ok) return { decisions: [], result: denied(parsed.message) };
-  const trust = trustStatus(pod, parsed.status, policies, templateScope(pod, context));
+  const scope = templateScope(pod, context);
+  const trust = trustStatus(pod, parsed.status, policies, scope);
   const { status } = trust;
   const selection = selectPolicies(
     { annotations, labels: pod.metadata?.labels ?? {}, status },
@@ -122,7 +123,10 @@ function run(
     return { decisions: fitted.decisions, result: denied(fitted.reason, warnings) };
   }
   const { decisions } = fitted;
-  return { decisions, result: inject({ pod, status, context }, fitted.selected, warnings) };
+  return {
+    decisions,
+    result: inject({ pod, status, context, scope }, fitted.selected, warnings),
+  };
 }
 
 /** resolveAll resolves every selected policy's params, or says why the pod is denied. */
@@ -160,13 +164,16 @@ interface PodCase {
   readonly pod: V1Pod;
   readonly status: InjectionStatus;
   readonly context: InjectContext;
+  /** scope is what the pod's templates resolve against, read once per admission. */
+  readonly scope: ComposeInput['scope'];
 }
 
 function inject(
-  { pod, status, context }: PodCase,
+  podCase: PodCase,
   selected: readonly SelectedPolicy[],
   warnings: string[],
 ): InjectResult {
+  const { pod, status, context, scope } = podCase;
   if (selected.length === 0) return { outcome: 'unchanged', warnings };
   if (!Array.isArray(pod.spec?.containers)) {
     return denied('the pod has no spec.containers to inject into', warnings);
@@ -176,7 +183,6 @@ function inject(
   const annotations = pod.metadata?.annotations ?? {};
   const inputs = resolveAll(selected, annotations, warnings);
   if (typeof inputs === 'string') return denied(inputs, warnings);
-  const scope = templateScope(pod, context);
   const composed = composeAdditions(
     { pod, status, targets: targets.targets, scope },
     inputs,
@@ -184,7 +190,7 @@ function inject(
   );
   if (!composed.ok) return denied(composed.reason, warnings);
   warnings.push(...composed.additions.warnings);
-  return finish({ pod, status, context }, selected, composed.additions, warnings);
+  return finish(podCase, selected, composed.additions, warnings);
 }
 
 /** finish adds tandem's own annotations and builds the patch. */

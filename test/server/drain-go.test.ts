@@ -13,10 +13,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { buildGoWebhookClient } from '../fixtures/go-webhook-client/build.ts';
-import { REPO_POLICIES } from '../fixtures/reviews/harness.ts';
+import { startServeProcess, waitForText } from '../fixtures/serve-process.ts';
 import { redisPod, reviewFor } from '../fixtures/reviews/reviews.ts';
 
-const BIN = new URL('../../bin/tandem.js', import.meta.url).pathname;
 const GRACE_SECONDS = 4;
 
 t.setTimeout(180_000);
@@ -32,15 +31,6 @@ interface CallSummary {
   readonly answersWithConnectionClose: number;
 }
 
-async function waitFor(read: () => string, pattern: RegExp, ms: number): Promise<string> {
-  for (let waited = 0; waited < ms; waited += 25) {
-    const match = pattern.exec(read());
-    if (match !== null) return match[1] ?? match[0];
-    await sleep(25);
-  }
-  throw new Error(`timed out waiting for ${String(pattern)} in:\n${read()}`);
-}
-
 t.test(
   'from SIGTERM to the end of the grace period, not one call of a Go client fails',
   async (t) => {
@@ -54,35 +44,16 @@ t.test(
       return;
     }
 
-    const server = spawn(
-      process.execPath,
-      [
-        BIN,
-        'serve',
-        '--no-cluster',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        '0',
-        '--grace-period',
-        String(GRACE_SECONDS),
-        '--log-level',
-        'warn',
-        '--policies',
-        REPO_POLICIES,
-      ],
-      { env: { ...process.env, XDG_RUNTIME_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    server.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    server.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const exited = once(server, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-    t.teardown(() => {
-      if (server.exitCode === null) server.kill('SIGKILL');
-    });
-    const url = await waitFor(() => stderr, /(https:\/\/localhost:\d+\/mutate)/, 20_000);
-    const caFile = await waitFor(() => stderr, /certificate: (\S+)/, 5000);
+    const serve = await startServeProcess(t, dir, [
+      '--grace-period',
+      String(GRACE_SECONDS),
+      '--log-level',
+      'warn',
+    ]);
+    const server = serve.child;
+    const { exited } = serve;
+    const url = `https://localhost:${serve.port}/mutate`;
+    const caFile = serve.certFile;
     const bodyFile = join(dir, 'review.json');
     await writeFile(bodyFile, JSON.stringify(reviewFor(redisPod(), { uid: 'go-client' })));
 
@@ -99,7 +70,7 @@ t.test(
     caller.stdout.setEncoding('utf8').on('data', (chunk: string) => (summaryText += chunk));
     caller.stderr.setEncoding('utf8').on('data', (chunk: string) => (callerErr += chunk));
     const callerExited = once(caller, 'exit');
-    await waitFor(() => callerErr, /calling/, 10_000);
+    await waitForText(() => callerErr, /calling/, 10_000);
 
     // Calls flow on the keep-alive pool; then the rollout begins.
     await sleep(1500);

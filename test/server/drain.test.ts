@@ -6,24 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { REPO_POLICIES, send, sendReview } from '../fixtures/reviews/harness.ts';
+import { send, sendReview } from '../fixtures/reviews/harness.ts';
+import { startServeProcess, waitForText } from '../fixtures/serve-process.ts';
 import { redisPod, reviewFor } from '../fixtures/reviews/reviews.ts';
 
 const BIN = new URL('../../bin/tandem.js', import.meta.url).pathname;
-
-/** waitForText resolves once `read()` matches, polling for at most `ms`. */
-async function waitForText(
-  read: () => string,
-  pattern: RegExp,
-  ms: number,
-): Promise<RegExpMatchArray> {
-  for (let waited = 0; waited < ms; waited += 25) {
-    const match = pattern.exec(read());
-    if (match !== null) return match;
-    await sleep(25);
-  }
-  throw new Error(`timed out waiting for ${String(pattern)} in:\n${read()}`);
-}
 
 /** slowReview sends the headers and half a review now, and the rest when `finish` is called. */
 function slowReview(port: number, ca: string[], uid: string) {
@@ -56,36 +43,11 @@ t.test(
   async (t) => {
     const runtime = await mkdtemp(join(tmpdir(), 'tandem-drain-'));
     t.teardown(() => rm(runtime, { recursive: true, force: true }));
-    const child = spawn(
-      process.execPath,
-      [
-        BIN,
-        'serve',
-        '--no-cluster',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        '0',
-        '--grace-period',
-        '1',
-        '--policies',
-        REPO_POLICIES,
-      ],
-      { env: { ...process.env, XDG_RUNTIME_DIR: runtime }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-    t.teardown(() => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
-
-    const port = Number((await waitForText(() => stdout, /"port":(\d+)/, 10_000))[1]);
-    const certFile = (await waitForText(() => stderr, /certificate: (\S+)/, 5000))[1] ?? '';
+    const serve = await startServeProcess(t, runtime, ['--grace-period', '1']);
+    const { child, port, certFile, exited } = serve;
+    const stdout = (): string => serve.stdout();
     t.match(
-      stderr,
+      serve.stderr(),
       /curl --cacert \S+ -H 'Content-Type: application\/json' --data @examples\/review\.json https:\/\/localhost:\d+\/mutate/,
     );
     const ca = [await readFile(certFile, 'utf8')];
@@ -108,7 +70,7 @@ t.test(
     await sleep(100);
     child.kill('SIGTERM');
     const sigtermAt = Date.now();
-    await waitForText(() => stdout, /draining/, 5000);
+    await waitForText(stdout, /draining/, 5000);
 
     const ready = await send({ port, ca, path: '/readyz' });
     t.equal(ready.status, 503, 'not ready while draining');
@@ -150,7 +112,7 @@ t.test(
     ]);
     t.equal(signal, null);
     t.equal(code, 0, 'exit code 0 after draining');
-    t.match(stdout, /"msg":"drained"/);
+    t.match(stdout(), /"msg":"drained"/);
   },
 );
 
