@@ -10,23 +10,13 @@ import {
   type Harness,
 } from '../fixtures/reviews/harness.ts';
 import { redisPod, reviewFor } from '../fixtures/reviews/reviews.ts';
+import { ECHO_POLICY } from '../fixtures/echo-policy.ts';
 
 // Loaded machines run these slowly; each test waits at most a few seconds per step.
 t.setTimeout(120_000);
 
-// Split before `appContainer`: the first part alone is a valid policy without the env.
-const ECHO_CONTAINERS = `apiVersion: tandem.dev/v1alpha1
-kind: SidecarPolicy
-metadata:
-  name: echo
-spec:
-  pattern: sidecar
-  description: a test sidecar
-  containers:
-    - name: tandem-echo
-      image: busybox:1.37.0
-      command: ['sleep', 'infinity']
-`;
+// ECHO_POLICY + ECHO_APP_ENV is the same policy with app env: ECHO_POLICY alone is the
+// valid first part of it, as a half-written file would be.
 const ECHO_APP_ENV = `  appContainer:
     env:
       - {name: ECHO_ADDR, value: 'localhost:7'}
@@ -146,7 +136,7 @@ t.test('a policy file written in pieces is not served until it has settled', asy
       await sleep(10);
     }
   })();
-  await writeFile(file, ECHO_CONTAINERS);
+  await writeFile(file, ECHO_POLICY);
   await sleep(100);
   await appendFile(file, ECHO_APP_ENV);
   t.ok(
@@ -169,7 +159,7 @@ async function replaceAndEdit(t: Test, replace: (dir: string) => Promise<void>):
   // The replaced directory holds the same policies: its reload changes nothing served.
   await sleep(500);
   const started = Date.now();
-  await writeFile(join(harness.policiesDir, 'echo.yaml'), ECHO_CONTAINERS);
+  await writeFile(join(harness.policiesDir, 'echo.yaml'), ECHO_POLICY);
   const arrived = await waitFor(
     async () => (await patchFor(harness, echoPod())).includes('tandem-echo'),
     40,

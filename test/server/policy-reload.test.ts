@@ -12,19 +12,7 @@ import {
 } from '../fixtures/reviews/harness.ts';
 import { readdir, readFile } from 'node:fs/promises';
 import { reviewFor } from '../fixtures/reviews/reviews.ts';
-
-const ECHO_POLICY = `apiVersion: tandem.dev/v1alpha1
-kind: SidecarPolicy
-metadata:
-  name: echo
-spec:
-  pattern: sidecar
-  description: a test sidecar
-  containers:
-    - name: tandem-echo
-      image: busybox:1.37.0
-      command: ['sleep', 'infinity']
-`;
+import { ECHO_POLICY } from '../fixtures/echo-policy.ts';
 
 // Line 6 holds the bad field, so the log must point there.
 const BROKEN_POLICY = `apiVersion: tandem.dev/v1alpha1
