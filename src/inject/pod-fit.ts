@@ -7,7 +7,7 @@
 import type { V1NodeSelectorTerm, V1PodSpec } from '@kubernetes/client-node';
 import { INJECT_ANNOTATION } from '../annotations.ts';
 import type { LoadedPolicy } from '../policy/compile.ts';
-import type { SelectedPolicy } from './select.ts';
+import type { DeniedSelection, SelectedPolicy } from './select.ts';
 import type { PolicyDecision } from './types.ts';
 
 /** OS_LABEL is the well-known node label the kubelet sets to the node's OS. */
@@ -20,11 +20,7 @@ export type FittedSelection =
       readonly selected: readonly SelectedPolicy[];
       readonly decisions: readonly PolicyDecision[];
     }
-  | {
-      readonly outcome: 'denied';
-      readonly reason: string;
-      readonly decisions: readonly PolicyDecision[];
-    };
+  | DeniedSelection;
 
 /** termRequiresWindows: a node selector term that only a Windows node can meet. */
 function termRequiresWindows(term: V1NodeSelectorTerm): boolean {

@@ -16,6 +16,13 @@ export interface SelectedPolicy {
   readonly reason: SelectionReason;
 }
 
+/** DeniedSelection says why the pod is denied, with every decision made until then. */
+export interface DeniedSelection {
+  readonly outcome: 'denied';
+  readonly reason: string;
+  readonly decisions: readonly PolicyDecision[];
+}
+
 /** Selection is the outcome of selection: what to inject, or why the pod is denied. */
 export type Selection =
   | {
@@ -24,11 +31,7 @@ export type Selection =
       readonly warnings: readonly string[];
       readonly decisions: readonly PolicyDecision[];
     }
-  | {
-      readonly outcome: 'denied';
-      readonly reason: string;
-      readonly decisions: readonly PolicyDecision[];
-    };
+  | DeniedSelection;
 
 /** SelectionInput is what selection reads about the pod. */
 export interface SelectionInput {
