@@ -5,15 +5,20 @@
 import { explainPod } from '../inject/engine.ts';
 import type { Explanation } from '../inject/engine.ts';
 import { workloadName } from '../inject/workloads.ts';
-import { OFFLINE_HELP, offlineContext, runOfflineVerb, workloadPod } from './offline.ts';
+import { OFFLINE_FLAGS, offlineContext, runOfflineVerb, workloadPod } from './offline.ts';
 
-const HELP = `Usage: tandem explain -f FILE|- [options]
+/** FLAGS are the flags of this verb. */
+export const FLAGS = OFFLINE_FLAGS;
+
+const VERB = {
+  name: 'explain',
+  usage: `Usage: tandem explain -f FILE|- [options]
 
 For each pod template in the manifests, says which policies would be injected and why,
 and why the others would not. Exit 1 if any pod would be denied.
-
-Options:
-${OFFLINE_HELP}`;
+`,
+  flags: FLAGS,
+};
 
 const MARK: Record<string, string> = {
   inject: '+',
@@ -38,7 +43,7 @@ function render(name: string, explanation: Explanation): string {
 
 /** run executes `tandem explain`. */
 export function run(args: string[]): Promise<number> {
-  return runOfflineVerb('explain', HELP, args, (input) => {
+  return runOfflineVerb(VERB, args, (input) => {
     let denied = 0;
     let pods = 0;
     for (const [index, { value }] of input.documents.entries()) {

@@ -4,21 +4,26 @@
  * that nothing applies to, come out exactly as they went in.
  */
 import { injectManifests } from './manifests.ts';
-import { OFFLINE_HELP, runOfflineVerb } from './offline.ts';
+import { OFFLINE_FLAGS, runOfflineVerb } from './offline.ts';
 
-const HELP = `Usage: tandem inject -f FILE|- [options]
+/** FLAGS are the flags of this verb. */
+export const FLAGS = OFFLINE_FLAGS;
+
+const VERB = {
+  name: 'inject',
+  usage: `Usage: tandem inject -f FILE|- [options]
 
 Reads Kubernetes manifests (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet,
 ReplicationController, Job, CronJob; other documents pass through) and writes them with
 the policies injected into each pod template. Exit 1 if any pod is denied; nothing is
 written to standard output then.
-
-Options:
-${OFFLINE_HELP}`;
+`,
+  flags: FLAGS,
+};
 
 /** run executes `tandem inject`. */
 export function run(args: string[]): Promise<number> {
-  return runOfflineVerb('inject', HELP, args, (input) => {
+  return runOfflineVerb(VERB, args, (input) => {
     const result = injectManifests(input.documents, input.policies, input);
     for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
     for (const denial of result.denials) process.stderr.write(`tandem inject: ${denial}\n`);

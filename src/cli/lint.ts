@@ -3,10 +3,19 @@
  * loads it, plus the conflicts between policies, and prints one line per issue in the
  * `file:line:column:` form that editors and CI annotations understand.
  */
-import { parseArgs } from 'node:util';
 import { formatPolicyIssue, TandemError } from '../errors.ts';
 import { lintPolicies, type LintLevel } from '../policy/lint.ts';
 import { readPolicyDirectory } from '../policy/load.ts';
+import { flagLines, parseFlags, type FlagTable } from './flags.ts';
+
+/** FLAGS are the flags of this verb. */
+export const FLAGS = {
+  pss: {
+    type: 'string',
+    arg: 'LEVEL',
+    help: "also check injected containers against a Pod Security Standard\n(baseline or restricted), with tandem's restricted defaults applied",
+  },
+} as const satisfies FlagTable;
 
 const USAGE = `Usage: tandem lint [DIR] [--pss LEVEL]
 
@@ -15,10 +24,7 @@ schema, templates and params, duplicate names, and conflicts between policies th
 pod requesting both would meet. Prints each issue as file:line:column: field: message.
 
 Options:
-  --pss LEVEL  also check injected containers against a Pod Security Standard
-               (baseline or restricted), with tandem's restricted defaults applied
-  -h, --help   show this help
-
+${flagLines(FLAGS)}
 Exit status: 0 when clean, 1 when there are issues, 2 on a usage error.
 `;
 
@@ -41,16 +47,12 @@ function plural(count: number, one: string, many: string): string {
 export async function run(args: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { pss: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
+    parsed = parseFlags(FLAGS, args, { positionals: true });
   } catch (error) {
     return usageError((error as Error).message);
   }
   const { values, positionals } = parsed;
-  if (values.help === true) {
+  if (parsed.help) {
     process.stdout.write(USAGE);
     return 0;
   }

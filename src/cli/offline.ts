@@ -3,41 +3,51 @@
  * engine's context for a document, and running the engine on each pod template.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import type { ParseArgsConfig } from 'node:util';
-import { parseArgs } from 'node:util';
 import { TandemError } from '../errors.ts';
 import { isJsonObject, type JsonObject } from '../json.ts';
 import type { PolicySet, SidecarMode } from '../policy/compile.ts';
 import { loadPolicies } from '../policy/load.ts';
 import { parseManifests, readManifestText, type ManifestDocument } from './documents.ts';
 import { reportFailure } from './failure.ts';
+import { flagLines, parseFlags, type FlagTable, type FlagValues } from './flags.ts';
 import type { InjectContext } from '../inject/types.ts';
 import { readPod } from '../inject/pod-shape.ts';
 import { findPodTemplate, podTemplatePath, workloadNamespace } from '../inject/workloads.ts';
 import { lookupNamespace, type NamespaceDirectory } from '../kube/namespaces.ts';
 import { readNamespaceLabelsFile, staticNamespaces } from '../kube/static-namespaces.ts';
 
-/** OFFLINE_OPTIONS are the flags both offline verbs take. */
-export const OFFLINE_OPTIONS = {
-  filename: { type: 'string', short: 'f' },
-  policies: { type: 'string', default: process.env.TANDEM_POLICIES ?? 'policies' },
-  namespace: { type: 'string', short: 'n', default: 'default' },
-  'namespace-labels': { type: 'string', default: process.env.TANDEM_NAMESPACE_LABELS ?? '' },
-  'sidecar-mode': { type: 'string', default: process.env.TANDEM_SIDECAR_MODE ?? 'native' },
-  help: { type: 'boolean', short: 'h' },
-} satisfies ParseArgsConfig['options'];
+/** OFFLINE_FLAGS are the flags both offline verbs take. */
+export const OFFLINE_FLAGS = {
+  filename: {
+    type: 'string',
+    short: 'f',
+    arg: 'FILE',
+    help: "manifests to read, '-' for standard input (required)",
+  },
+  policies: { type: 'string', arg: 'DIR', default: 'policies', help: 'policies directory' },
+  namespace: {
+    type: 'string',
+    short: 'n',
+    arg: 'NS',
+    default: 'default',
+    help: 'namespace for documents that name none',
+  },
+  'namespace-labels': {
+    type: 'string',
+    arg: 'FILE',
+    default: '',
+    help: 'YAML map of namespace to labels, for namespaceSelector and the\nPod Security level',
+  },
+  'sidecar-mode': {
+    type: 'string',
+    arg: 'MODE',
+    default: 'native',
+    help: 'native (init containers with restartPolicy: Always, Kubernetes\n1.29+) or classic',
+  },
+} as const satisfies FlagTable;
 
-/** OFFLINE_HELP documents OFFLINE_OPTIONS. */
-export const OFFLINE_HELP = `  -f, --filename FILE    manifests to read, '-' for standard input (required)
-      --policies DIR     policies directory (env TANDEM_POLICIES, default: policies)
-  -n, --namespace NS     namespace for documents that name none (default: default)
-      --namespace-labels FILE
-                         YAML map of namespace to labels, for namespaceSelector and the
-                         Pod Security level (env TANDEM_NAMESPACE_LABELS)
-      --sidecar-mode M   native (init containers with restartPolicy: Always, Kubernetes
-                         1.29+) or classic (env TANDEM_SIDECAR_MODE, default: native)
-  -h, --help             show this help
-
+/** OFFLINE_NOTE ends the help of both offline verbs. */
+export const OFFLINE_NOTE = `
 Offline there is no cluster to ask for namespace labels: a namespace missing from
 --namespace-labels carries only its kubernetes.io/metadata.name label, as every
 namespace does in a cluster.
@@ -113,24 +123,40 @@ export interface OfflineRun {
   readonly documents: readonly ManifestDocument[];
 }
 
+/** OfflineVerb is one offline verb: its usage lines, its flags (OFFLINE_FLAGS and its own). */
+export interface OfflineVerb<T extends typeof OFFLINE_FLAGS> {
+  readonly name: string;
+  /** usage is the help's first lines, up to its options. */
+  readonly usage: string;
+  readonly flags: T;
+}
+
+/** offlineHelp is a verb's whole `--help`. */
+export function offlineHelp(verb: OfflineVerb<typeof OFFLINE_FLAGS>): string {
+  return `${verb.usage}\nOptions:\n${flagLines(verb.flags)}${OFFLINE_NOTE}`;
+}
+
 /**
  * runOfflineVerb reads the flags both offline verbs share, loads the policies and the
  * manifests, and hands them to `body`; failures become messages and exit codes.
  */
-export async function runOfflineVerb(
-  verb: string,
-  help: string,
+export async function runOfflineVerb<T extends typeof OFFLINE_FLAGS>(
+  verb: OfflineVerb<T>,
   args: string[],
-  body: (run: OfflineRun) => number,
+  body: (run: OfflineRun, values: FlagValues<T>) => number,
 ): Promise<number> {
+  const help = offlineHelp(verb);
   try {
-    const { values } = parseArgs({ args, options: OFFLINE_OPTIONS, strict: true });
-    if (values.help === true) {
+    const parsed = parseFlags(verb.flags, args);
+    // T extends OFFLINE_FLAGS, so its values hold the shared ones; TypeScript cannot
+    // resolve the mapped type over a type parameter.
+    const values = parsed.values as FlagValues<typeof OFFLINE_FLAGS>;
+    if (parsed.help) {
       process.stdout.write(help);
       return 0;
     }
     if (values.filename === undefined) {
-      process.stderr.write(`tandem ${verb}: -f FILE is required\n\n${help}`);
+      process.stderr.write(`tandem ${verb.name}: -f FILE is required\n\n${help}`);
       return 2;
     }
     const sidecarMode = parseSidecarMode(values['sidecar-mode']);
@@ -141,15 +167,16 @@ export async function runOfflineVerb(
     const policies = await loadPolicies(values.policies);
     const text = await readManifestText(values.filename);
     const documents = parseManifests(text, values.filename);
-    return body({
+    const run = {
       source: values.filename,
       defaultNamespace: values.namespace,
       sidecarMode,
       namespaces,
       policies,
       documents,
-    });
+    };
+    return body(run, parsed.values);
   } catch (error) {
-    return reportFailure(verb, help, error);
+    return reportFailure(verb.name, help, error);
   }
 }

@@ -3,44 +3,84 @@
  * become WebhookSettings; signals become a drain. The wiring itself is in
  * src/server/webhook.ts.
  */
-import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import type { SidecarModeSetting } from '../admission/pod.ts';
 import { TandemError } from '../errors.ts';
 import { reportFailure } from './failure.ts';
+import { flagLines, parseFlags, type FlagTable, type FlagValues } from './flags.ts';
 import type { ClusterConnection } from '../kube/connect.ts';
 import { readNamespaceLabelsFile, staticNamespaces } from '../kube/static-namespaces.ts';
 import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_CONNECTIONS } from '../server/app.ts';
 import { startWebhook, type RunningWebhook } from '../server/webhook.ts';
-
-const env = process.env;
 
 // The kubelet's default terminationGracePeriodSeconds is 30; the endpoint removal that
 // stops new reviews arriving takes a few seconds to reach every apiserver, so 5 s of
 // serving while draining leaves the rest of the 30 for in-flight work.
 const DEFAULT_GRACE_SECONDS = 5;
 
-const OPTIONS = {
-  host: { type: 'string', default: env['TANDEM_HOST'] ?? '0.0.0.0' },
-  port: { type: 'string', default: env['TANDEM_PORT'] ?? '8443' },
-  'tls-cert': { type: 'string', default: env['TANDEM_TLS_CERT'] ?? '' },
-  'tls-key': { type: 'string', default: env['TANDEM_TLS_KEY'] ?? '' },
-  policies: { type: 'string', default: env['TANDEM_POLICIES'] ?? 'policies' },
-  'no-cluster': { type: 'boolean', default: isTrue(env['TANDEM_NO_CLUSTER']) },
-  'namespace-labels': { type: 'string', default: env['TANDEM_NAMESPACE_LABELS'] ?? '' },
-  'sidecar-mode': { type: 'string', default: env['TANDEM_SIDECAR_MODE'] ?? 'auto' },
+/** FLAGS are the flags of this verb. */
+export const FLAGS = {
+  host: { type: 'string', arg: 'ADDR', default: '0.0.0.0', help: 'address to listen on' },
+  port: { type: 'string', arg: 'N', default: '8443', help: 'port to listen on' },
+  'tls-cert': {
+    type: 'string',
+    arg: 'FILE',
+    default: '',
+    help: 'PEM certificate chain; reloaded on change',
+  },
+  'tls-key': {
+    type: 'string',
+    arg: 'FILE',
+    default: '',
+    help: 'PEM private key; without both, a self-signed pair for localhost\nis made and its path printed',
+  },
+  policies: {
+    type: 'string',
+    arg: 'DIR',
+    default: 'policies',
+    help: 'policies directory; reloaded on change, a broken reload keeps the\nlast good set',
+  },
+  'no-cluster': {
+    type: 'boolean',
+    help: 'do not talk to a cluster: namespaces get only their\nkubernetes.io/metadata.name label',
+  },
+  'namespace-labels': {
+    type: 'string',
+    arg: 'FILE',
+    default: '',
+    help: 'with --no-cluster: YAML map of namespace to labels',
+  },
+  'sidecar-mode': {
+    type: 'string',
+    arg: 'MODE',
+    default: 'auto',
+    help: 'native, classic or auto (native where the cluster supports it)',
+  },
   'grace-period': {
     type: 'string',
-    default: env['TANDEM_GRACE_PERIOD'] ?? String(DEFAULT_GRACE_SECONDS),
+    arg: 'SECONDS',
+    default: String(DEFAULT_GRACE_SECONDS),
+    help: 'on SIGTERM, keep answering this long while not ready',
   },
-  'log-level': { type: 'string', default: env['TANDEM_LOG_LEVEL'] ?? 'info' },
-  'body-limit': { type: 'string', default: env['TANDEM_BODY_LIMIT'] ?? String(DEFAULT_BODY_LIMIT) },
+  'log-level': {
+    type: 'string',
+    arg: 'LEVEL',
+    default: 'info',
+    help: 'fatal, error, warn, info, debug, trace or silent',
+  },
+  'body-limit': {
+    type: 'string',
+    arg: 'BYTES',
+    default: String(DEFAULT_BODY_LIMIT),
+    help: 'largest review accepted (7 MiB by default)',
+  },
   'max-connections': {
     type: 'string',
-    default: env['TANDEM_MAX_CONNECTIONS'] ?? String(DEFAULT_MAX_CONNECTIONS),
+    arg: 'N',
+    default: String(DEFAULT_MAX_CONNECTIONS),
+    help: 'open connections at most; at the cap a new connection replaces\nthe longest-idle one',
   },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+} as const satisfies FlagTable;
 
 const HELP = `Usage: tandem serve [options]
 
@@ -48,36 +88,9 @@ Runs the mutating admission webhook over HTTPS: POST /mutate (AdmissionReview v1
 v1beta1), GET /healthz, /readyz and /metrics. Every option has an environment twin.
 
 Options:
-      --host ADDR               address to listen on (TANDEM_HOST, default 0.0.0.0)
-      --port N                  port to listen on (TANDEM_PORT, default 8443)
-      --tls-cert FILE           PEM certificate chain (TANDEM_TLS_CERT); reloaded on change
-      --tls-key FILE            PEM private key (TANDEM_TLS_KEY); without both, a
-                                self-signed pair for localhost is made and its path printed
-      --policies DIR            policies directory (TANDEM_POLICIES, default policies);
-                                reloaded on change, a broken reload keeps the last good set
-      --no-cluster              do not talk to a cluster: namespaces get only their
-                                kubernetes.io/metadata.name label (TANDEM_NO_CLUSTER=true)
-      --namespace-labels FILE   with --no-cluster: YAML map of namespace to labels
-                                (TANDEM_NAMESPACE_LABELS)
-      --sidecar-mode MODE       native, classic or auto (TANDEM_SIDECAR_MODE, default auto:
-                                native where the cluster supports it)
-      --grace-period SECONDS    on SIGTERM, keep answering this long while not ready
-                                (TANDEM_GRACE_PERIOD, default ${DEFAULT_GRACE_SECONDS})
-      --log-level LEVEL         fatal, error, warn, info, debug, trace
-                                (TANDEM_LOG_LEVEL, default info)
-      --body-limit BYTES        largest review accepted (TANDEM_BODY_LIMIT, default
-                                ${DEFAULT_BODY_LIMIT}, 7 MiB)
-      --max-connections N       open connections at most (TANDEM_MAX_CONNECTIONS, default
-                                ${DEFAULT_MAX_CONNECTIONS}); at the cap a new connection
-                                replaces the longest-idle one
-  -h, --help                    show this help
-`;
+${flagLines(FLAGS)}`;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-function isTrue(value: string | undefined): boolean {
-  return value === 'true' || value === '1';
-}
 
 function configError(message: string): TandemError {
   return new TandemError('TANDEM_ERR_CONFIG', message);
@@ -96,7 +109,7 @@ function parseSidecarModeSetting(value: string): SidecarModeSetting {
   throw configError(`--sidecar-mode must be native, classic or auto, not "${value}"`);
 }
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
+type Values = FlagValues<typeof FLAGS>;
 
 /**
  * clusterSide gives the server its namespaces and sidecar settings: from the cluster, or
@@ -191,8 +204,8 @@ async function serve(values: Values): Promise<number> {
 /** run executes `tandem serve`; it resolves with 0 after a clean drain. */
 export async function run(args: string[]): Promise<number> {
   try {
-    const { values } = parseArgs({ args, options: OPTIONS, strict: true });
-    if (values.help === true) {
+    const { values, help } = parseFlags(FLAGS, args);
+    if (help) {
       process.stdout.write(HELP);
       return 0;
     }
