@@ -6,8 +6,14 @@
 import { createHash } from 'node:crypto';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.ts';
 import type { LabelSelector, ParamDeclaration, PolicySpec, SidecarPolicy } from './schema.ts';
+import { everyBranchItem } from './conditional.ts';
 import { compileParamPattern, type ParamPattern } from './param-pattern.ts';
-import { compileTemplate, type TemplateNode, type TemplateProblem } from './template.ts';
+import {
+  compileTemplate,
+  type TemplateCondition,
+  type TemplateNode,
+  type TemplateProblem,
+} from './template.ts';
 
 /** SidecarMode says how long-running policy containers join a pod (SPEC §3 rule 4). */
 export type SidecarMode = 'native' | 'classic';
@@ -228,6 +234,7 @@ export function compilePolicy(document: SidecarPolicy, source: PolicySource): Co
       });
     }
   }
+  problems.push(...conditionProblems(compiled.conditions, params));
   problems.push(...annotationsInCommands(spec), ...templatedMountPaths(spec));
   if ((spec.containers?.length ?? 0) + (spec.initContainers?.length ?? 0) === 0) {
     if (spec.appContainer === undefined && spec.podAnnotations === undefined) {
@@ -248,6 +255,39 @@ export function compilePolicy(document: SidecarPolicy, source: PolicySource): Co
   };
 }
 
+/**
+ * conditionProblems checks each `$if` against the params: it must name a declared param,
+ * and its literal must be a value the param accepts, or the branch could never be chosen
+ * (a typo such as `equals: stdot` would silently drop the items it guards).
+ */
+function conditionProblems(
+  conditions: readonly TemplateCondition[],
+  params: ReadonlyMap<string, CompiledParam>,
+): TemplateProblem[] {
+  const problems: TemplateProblem[] = [];
+  for (const { param: name, equals, fieldPath } of conditions) {
+    const param = params.get(name);
+    if (param === undefined) {
+      problems.push({
+        fieldPath: `${fieldPath}.$if.param`,
+        message: `$if compares params.${name}, which spec.params does not declare`,
+      });
+      continue;
+    }
+    const refused =
+      (param.pattern !== undefined && !param.pattern.test(equals)) ||
+      (param.maxLength !== undefined && equals.length > param.maxLength) ||
+      (param.type === 'integer' && !INTEGER_TEXT.test(equals));
+    if (refused) {
+      problems.push({
+        fieldPath: `${fieldPath}.$if.equals`,
+        message: `$if compares params.${name} with "${equals}", a value the param does not accept, so the condition can never hold`,
+      });
+    }
+  }
+  return problems;
+}
+
 const ANNOTATION_REF = /\{\{\s*pod\.annotations\[/;
 
 /**
@@ -260,16 +300,16 @@ function annotationsInCommands(spec: PolicySpec): TemplateProblem[] {
   for (const list of ['initContainers', 'containers'] as const) {
     for (const [i, container] of (spec[list] ?? []).entries()) {
       for (const field of ['command', 'args']) {
-        const value = (container as Record<string, unknown>)[field];
+        const value = (container as JsonObject)[field];
         if (!Array.isArray(value)) continue;
-        value.forEach((item, j) => {
+        for (const { item, fieldPath } of everyBranchItem(value, `spec.${list}[${i}].${field}`)) {
           if (typeof item === 'string' && ANNOTATION_REF.test(item)) {
             problems.push({
-              fieldPath: `spec.${list}[${i}].${field}[${j}]`,
+              fieldPath,
               message: 'pod.annotations may not go into a command line; pass it through env',
             });
           }
-        });
+        }
       }
     }
   }
@@ -288,18 +328,19 @@ function templatedMountPaths(spec: PolicySpec): TemplateProblem[] {
   const problems: TemplateProblem[] = [];
   for (const list of ['initContainers', 'containers'] as const) {
     for (const [i, container] of (spec[list] ?? []).entries()) {
-      const mounts = (container as Record<string, unknown>)['volumeMounts'];
+      const mounts = (container as JsonObject)['volumeMounts'];
       if (!Array.isArray(mounts)) continue;
-      mounts.forEach((mount: unknown, j) => {
+      const items = everyBranchItem(mounts, `spec.${list}[${i}].volumeMounts`);
+      for (const { item: mount, fieldPath } of items) {
         const path = isJsonObject(mount) ? mount['mountPath'] : undefined;
         if (typeof path === 'string' && path.includes('{{')) {
           problems.push({
-            fieldPath: `spec.${list}[${i}].volumeMounts[${j}].mountPath`,
+            fieldPath: `${fieldPath}.mountPath`,
             message:
               "an injected container's mount path must be fixed, not a template: a pod's value could land a volume on the container's own files",
           });
         }
-      });
+      }
     }
   }
   return problems;

@@ -6,6 +6,12 @@
  * error or an unknown reference is a load error, never an admission-time surprise.
  */
 import type { JsonValue } from '../json.ts';
+import {
+  conditionalKeyOf,
+  isConditionalItem,
+  readConditionalItem,
+  type ConditionalProblem,
+} from './conditional.ts';
 
 /** TemplateRef is one `{{ ... }}` expression, parsed. */
 export type TemplateRef =
@@ -26,8 +32,27 @@ export type TemplateNode =
       /** integerParam is set when the whole string is `{{ params.X }}` of an integer param. */
       readonly integerParam: string | undefined;
     }
-  | { readonly type: 'array'; readonly items: readonly TemplateNode[] }
+  | { readonly type: 'array'; readonly items: readonly TemplateItem[] }
   | { readonly type: 'object'; readonly entries: readonly (readonly [string, TemplateNode])[] };
+
+/** WhenNode is a conditional list item: `then` spliced in when the param equals `equals`. */
+export interface WhenNode {
+  readonly type: 'when';
+  readonly param: string;
+  readonly equals: string;
+  readonly then: readonly TemplateItem[];
+  readonly otherwise: readonly TemplateItem[];
+}
+
+/** TemplateItem is one item of a compiled list: a value, or a conditional. */
+export type TemplateItem = TemplateNode | WhenNode;
+
+/** TemplateCondition is one `$if` of a template, for the loader to check against the params. */
+export interface TemplateCondition {
+  readonly param: string;
+  readonly equals: string;
+  readonly fieldPath: string;
+}
 
 /** TemplateScope is what references resolve against at admission. */
 export interface TemplateScope {
@@ -48,6 +73,8 @@ export interface TemplateProblem {
 export interface CompiledTemplate {
   readonly node: TemplateNode;
   readonly paramRefs: ReadonlySet<string>;
+  /** conditions are the template's `$if`s, each naming a param and a literal. */
+  readonly conditions: readonly TemplateCondition[];
 }
 
 /**
@@ -97,6 +124,7 @@ interface CompileState {
   readonly integerParams: ReadonlySet<string>;
   readonly problems: TemplateProblem[];
   readonly paramRefs: Set<string>;
+  readonly conditions: TemplateCondition[];
 }
 
 function compileString(
@@ -151,13 +179,16 @@ function compileNode(
   state: CompileState,
 ): TemplateNode {
   if (typeof value === 'string') return compileString(value, fieldPath, key, state);
-  if (Array.isArray(value)) {
-    return {
-      type: 'array',
-      items: value.map((item, i) => compileNode(item, `${fieldPath}[${i}]`, key, state)),
-    };
-  }
+  if (Array.isArray(value))
+    return { type: 'array', items: compileItems(value, fieldPath, key, state) };
   if (value !== null && typeof value === 'object') {
+    const misplaced = conditionalKeyOf(value);
+    if (misplaced !== undefined) {
+      state.problems.push({
+        fieldPath: `${fieldPath}.${misplaced}`,
+        message: `${misplaced} belongs to a conditional, which may only stand as a list item`,
+      });
+    }
     return {
       type: 'object',
       entries: Object.entries(value).map(
@@ -170,6 +201,35 @@ function compileNode(
 }
 
 /**
+ * compileItems compiles a list's items; a conditional item (`$if`) becomes a `when` node
+ * whose branches are compiled like any other items, under the same field key, so an
+ * integer param in a branch of `ports` still renders as a number.
+ */
+function compileItems(
+  items: readonly JsonValue[],
+  fieldPath: string,
+  key: string,
+  state: CompileState,
+): TemplateItem[] {
+  return items.map((item, i): TemplateItem => {
+    const at = `${fieldPath}[${i}]`;
+    if (!isConditionalItem(item)) return compileNode(item, at, key, state);
+    const problems: ConditionalProblem[] = [];
+    const conditional = readConditionalItem(item, at, problems);
+    state.problems.push(...problems);
+    if (conditional === undefined) return { type: 'array', items: [] };
+    state.conditions.push({ param: conditional.param, equals: conditional.equals, fieldPath: at });
+    return {
+      type: 'when',
+      param: conditional.param,
+      equals: conditional.equals,
+      then: compileItems(conditional.then, `${at}.$then`, key, state),
+      otherwise: compileItems(conditional.otherwise, `${at}.$else`, key, state),
+    };
+  });
+}
+
+/**
  * compileTemplate compiles every string of `value`. Problems are collected with their
  * field path under `fieldPath`, not thrown, so a loader can report them all at once.
  */
@@ -178,9 +238,19 @@ export function compileTemplate(
   fieldPath: string,
   integerParams: ReadonlySet<string>,
 ): CompiledTemplate & { readonly problems: readonly TemplateProblem[] } {
-  const state: CompileState = { integerParams, problems: [], paramRefs: new Set() };
+  const state: CompileState = {
+    integerParams,
+    problems: [],
+    paramRefs: new Set(),
+    conditions: [],
+  };
   const node = compileNode(value, fieldPath, '', state);
-  return { node, paramRefs: state.paramRefs, problems: state.problems };
+  return {
+    node,
+    paramRefs: state.paramRefs,
+    conditions: state.conditions,
+    problems: state.problems,
+  };
 }
 
 function resolve(ref: TemplateRef, scope: TemplateScope): string {
@@ -212,11 +282,25 @@ export function renderTemplate(node: TemplateNode, scope: TemplateScope): JsonVa
       return text;
     }
     case 'array':
-      return node.items.map((item) => renderTemplate(item, scope));
+      return renderItems(node.items, scope);
     case 'object': {
       const result: Record<string, JsonValue> = {};
       for (const [key, child] of node.entries) result[key] = renderTemplate(child, scope);
       return result;
     }
   }
+}
+
+/** renderItems renders a list's items, splicing in the chosen branch of each conditional. */
+function renderItems(items: readonly TemplateItem[], scope: TemplateScope): JsonValue[] {
+  const result: JsonValue[] = [];
+  for (const item of items) {
+    if (item.type !== 'when') {
+      result.push(renderTemplate(item, scope));
+      continue;
+    }
+    const chosen = scope.params.get(item.param) === item.equals ? item.then : item.otherwise;
+    result.push(...renderItems(chosen, scope));
+  }
+  return result;
 }

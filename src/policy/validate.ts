@@ -5,6 +5,8 @@
  */
 import { Ajv, type ErrorObject } from 'ajv';
 import type { PolicyIssue } from '../errors.ts';
+import type { JsonValue } from '../json.ts';
+import { IF_KEY, isConditionalItem } from './conditional.ts';
 import {
   dataSegments,
   formatFieldPath,
@@ -121,6 +123,16 @@ function draftIssue(
       };
     }
     case 'required':
+      // A conditional in one of the policy's own typed lists lacks their required fields;
+      // say what is wrong with it rather than which field it lacks.
+      if (isConditionalItem(error.data as JsonValue)) {
+        return {
+          segments: [...segments, IF_KEY],
+          target: 'key',
+          message:
+            "a conditional ($if) may only stand in a list inside a container (args, env, volumeMounts, ...), not directly in the policy's containers, volumes or appContainer",
+        };
+      }
       // The field is absent, so the closest place to point at is the map that lacks it.
       return {
         segments: [...segments, String(error.params['missingProperty'])],
