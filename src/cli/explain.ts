@@ -5,7 +5,8 @@
 import { explainPod } from '../inject/engine.ts';
 import type { Explanation } from '../inject/engine.ts';
 import { workloadName } from '../inject/workloads.ts';
-import { OFFLINE_FLAGS, offlineContext, runOfflineVerb, workloadPod } from './offline.ts';
+import { documentWorkloads } from './document-workloads.ts';
+import { OFFLINE_FLAGS, offlineContext, runOfflineVerb } from './offline.ts';
 
 /** FLAGS are the flags of this verb. */
 export const FLAGS = OFFLINE_FLAGS;
@@ -47,19 +48,21 @@ export function run(args: string[]): Promise<number> {
     let denied = 0;
     let pods = 0;
     for (const [index, { value }] of input.documents.entries()) {
-      const workload = workloadPod(value, input.defaultNamespace);
-      if (workload === undefined) continue;
-      pods += 1;
-      if ('problem' in workload) {
-        process.stdout.write(`${input.source}: document ${index + 1}: ${workload.problem}\n`);
-        denied += 1;
-        continue;
+      for (const { where, workload } of documentWorkloads(value, input.defaultNamespace)) {
+        pods += 1;
+        if ('problem' in workload) {
+          process.stdout.write(
+            `${input.source}: document ${index + 1}${where}: ${workload.problem}\n`,
+          );
+          denied += 1;
+          continue;
+        }
+        const context = offlineContext(workload.namespace, input.sidecarMode, input.namespaces);
+        const explanation = explainPod(workload.pod, input.policies, context);
+        if (explanation.result.outcome === 'denied') denied += 1;
+        const name = `${workloadName(workload.document)} (namespace ${workload.namespace})`;
+        process.stdout.write(render(name, explanation));
       }
-      const context = offlineContext(workload.namespace, input.sidecarMode, input.namespaces);
-      const explanation = explainPod(workload.pod, input.policies, context);
-      if (explanation.result.outcome === 'denied') denied += 1;
-      const name = `${workloadName(workload.document)} (namespace ${workload.namespace})`;
-      process.stdout.write(render(name, explanation));
     }
     if (pods === 0) process.stdout.write('no pods or pod templates found\n');
     return denied > 0 ? 1 : 0;

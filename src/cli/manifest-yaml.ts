@@ -20,6 +20,7 @@ type Stringify = NonNullable<ScalarTag['stringify']>;
 
 const STR = 'tag:yaml.org,2002:str';
 const TIMESTAMP = 'tag:yaml.org,2002:timestamp';
+const FLOAT = 'tag:yaml.org,2002:float';
 
 // go-yaml v2's resolve table (goyaml.v2/resolve.go): plain words it reads as booleans,
 // nulls, infinities, NaN or a merge.
@@ -110,6 +111,22 @@ function keepSourceText(tag: ScalarTag): ScalarTag {
   };
 }
 
+// What go-yaml v2 reads as a float (resolve.go): a scalar starting with a dot goes to
+// Go's ParseFloat as written (`.5`, `.5e3`); one starting with a sign or a digit has its
+// `_` removed and must then match yamlStyleFloat. The `yaml-1.1` schema also reads `.`,
+// `+.` or `._5` as floats, so a key `.` (in every managedFields kubectl prints) came out
+// NaN; each float tag is narrowed to this, and what go-yaml v2 reads as a string stays one.
+const DIGITS = '(?:[0-9]_*)+';
+const FROM_DOT = '\\.[0-9]+(?:[eE][-+]?[0-9]+)?';
+const FROM_SIGN_OR_DIGIT = `(?=[-+0-9])[-+]?_*(?:\\._*${DIGITS}|${DIGITS}(?:\\._*(?:[0-9]_*)*)?)(?:[eE]_*[-+]?_*${DIGITS})?`;
+const GO_YAML_V2_FLOAT = new RegExp(`^(?:${FROM_DOT}|${FROM_SIGN_OR_DIGIT})$`);
+
+/** asGoYamlV2Float narrows a float tag of the `yaml-1.1` schema to what go-yaml v2 reads as a float. */
+function asGoYamlV2Float(tag: ScalarTag): ScalarTag {
+  if (tag.tag !== FLOAT || tag.test === undefined || tag.test.source.includes('nan')) return tag;
+  return { ...tag, test: GO_YAML_V2_FLOAT };
+}
+
 /** manifestTags adapts the `yaml-1.1` schema's tags to go-yaml v2, as described above. */
 function manifestTags(tags: Tags): Tags {
   return tags
@@ -119,7 +136,7 @@ function manifestTags(tags: Tags): Tags {
         return tag;
       }
       if (tag.tag === STR) return { ...tag, stringify: stringifyManifestString };
-      return keepSourceText(tag);
+      return keepSourceText(asGoYamlV2Float(tag));
     });
 }
 

@@ -10,7 +10,8 @@ import { workloadName } from '../inject/workloads.ts';
 import type { NamespaceDirectory } from '../kube/namespaces.ts';
 import type { PolicySet, SidecarMode } from '../policy/compile.ts';
 import { patchDocument } from './document-patch.ts';
-import { offlineContext, workloadPod } from './offline.ts';
+import { documentWorkloads } from './document-workloads.ts';
+import { offlineContext } from './offline.ts';
 
 /** ManifestOptions are the offline settings for a stream. */
 export interface ManifestOptions {
@@ -27,6 +28,8 @@ export interface ManifestResult {
    * in between: an untouched document's text is its source exactly.
    */
   readonly documents: readonly string[];
+  /** changed tells, for each document, whether it was injected. */
+  readonly changed: readonly boolean[];
   readonly denials: readonly string[];
   readonly warnings: readonly string[];
   readonly injected: number;
@@ -42,42 +45,41 @@ function injectedText(document: Document, source: string, before: string): strin
   return before === '' || before.endsWith('\n') || text.startsWith('\n') ? text : `\n${text}`;
 }
 
-/** injectManifests injects each workload's pod template; other documents pass through. */
+/** injectManifests injects each workload's pod template, a List's items too; other documents pass through. */
 export function injectManifests(
   documents: readonly ManifestDocument[],
   policies: PolicySet,
   options: ManifestOptions,
 ): ManifestResult {
   const output: string[] = [];
+  const changed: boolean[] = [];
   const denials: string[] = [];
   const warnings: string[] = [];
   let injected = 0;
   for (const [index, { document, value, text }] of documents.entries()) {
-    const workload = workloadPod(value, options.defaultNamespace);
-    if (workload === undefined) {
-      output.push(text);
-      continue;
+    let patched = false;
+    for (const { path, where: part, workload } of documentWorkloads(
+      value,
+      options.defaultNamespace,
+    )) {
+      const at = `${options.source}: document ${index + 1}${part}`;
+      if ('problem' in workload) {
+        denials.push(`${at}: ${workload.problem}`);
+        continue;
+      }
+      const where = `${at} (${workloadName(workload.document)})`;
+      const context = offlineContext(workload.namespace, options.sidecarMode, options.namespaces);
+      const result = injectPod(workload.pod, policies, context);
+      for (const warning of result.warnings) warnings.push(`${where}: ${warning}`);
+      if (result.outcome === 'denied') denials.push(`${where}: denied: ${result.reason}`);
+      if (result.outcome !== 'patched') continue;
+      // Patched in the YAML itself: what the patch does not touch is written as it was read.
+      patchDocument(document, [...path, ...workload.templatePath], result.patch);
+      patched = true;
+      injected += 1;
     }
-    if ('problem' in workload) {
-      denials.push(`${options.source}: document ${index + 1}: ${workload.problem}`);
-      continue;
-    }
-    const where = `${options.source}: document ${index + 1} (${workloadName(workload.document)})`;
-    const context = offlineContext(workload.namespace, options.sidecarMode, options.namespaces);
-    const result = injectPod(workload.pod, policies, context);
-    for (const warning of result.warnings) warnings.push(`${where}: ${warning}`);
-    if (result.outcome === 'denied') {
-      denials.push(`${where}: denied: ${result.reason}`);
-      continue;
-    }
-    if (result.outcome === 'unchanged') {
-      output.push(text);
-      continue;
-    }
-    // Patched in the YAML itself: what the patch does not touch is written as it was read.
-    patchDocument(document, workload.templatePath, result.patch);
-    output.push(injectedText(document, text, output.at(-1) ?? ''));
-    injected += 1;
+    output.push(patched ? injectedText(document, text, output.at(-1) ?? '') : text);
+    changed.push(patched);
   }
-  return { documents: output, denials, warnings, injected };
+  return { documents: output, changed, denials, warnings, injected };
 }

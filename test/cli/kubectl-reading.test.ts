@@ -2,6 +2,7 @@ import t, { type Test } from 'tap';
 import fc from 'fast-check';
 import path from 'node:path';
 import { Document } from 'yaml';
+import { parseManifests } from '../../src/cli/documents.ts';
 import { MANIFEST_YAML_OPTIONS } from '../../src/cli/manifest-yaml.ts';
 import { loadPolicies } from '../../src/policy/load.ts';
 import { REPO_ROOT } from '../fixtures/corpus.ts';
@@ -207,5 +208,38 @@ t.test(
     const yaml = new Document(configMap, MANIFEST_YAML_OPTIONS).toString();
     const [read] = await kubectlRead(yaml);
     t.strictSame((read as { data: unknown }).data, data);
+  },
+);
+
+t.test(
+  'plain scalars that go-yaml v2 reads as strings are read as strings: a managedFields `.` key too',
+  { skip: KUBECTL_SKIP },
+  async (t) => {
+    const scalars = [
+      '.',
+      '+.',
+      '1.',
+      '.5',
+      '1_0.5',
+      '1e3',
+      '.e3',
+      '1.5e3',
+      '-.5',
+      '._',
+      '+1.',
+      '+_1.5',
+      '1_e3',
+      '._5',
+      '1e_3',
+    ];
+    const entries = scalars.map((s, i) => `  v${i}: ${s}\n`).join('');
+    const yaml = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: scalars}\nx:\n  .: {}\n${entries}`;
+    const [read] = await kubectlRead(yaml);
+    const [ours] = parseManifests(yaml, 'scalars');
+    t.strictSame(
+      (ours?.value as { x: unknown }).x,
+      (read as { x: unknown }).x,
+      'tandem reads what kubectl reads',
+    );
   },
 );
