@@ -16,7 +16,7 @@ import { KUBECTL_SKIP, kubectlRead, withInjection } from '../fixtures/kubectl-re
 
 // 218 manifests, each injected twice in two modes, and one kubectl run over all of them:
 // about a minute on a loaded 2-core machine.
-t.setTimeout(180_000);
+t.setTimeout(600_000);
 
 const REQUEST = {
   'tandem.dev/inject': 'log-forwarder, redis-ambassador, metrics-adapter',
