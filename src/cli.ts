@@ -26,6 +26,10 @@ export const VERBS: Record<string, { summary: string; load: () => Promise<VerbMo
     summary: 'say which policies apply to each pod and why',
     load: () => import('./cli/explain.ts'),
   },
+  test: {
+    summary: "run policy test cases: each input's expected injection or denial",
+    load: () => import('./cli/test.ts'),
+  },
 };
 
 /**

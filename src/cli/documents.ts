@@ -43,31 +43,41 @@ export interface ManifestDocument {
 }
 
 /**
- * parseManifests parses every document. A syntax error, or aliases that expand past the
- * limit every YAML file tandem reads shares, names the source and line.
+ * parseManifests parses every document. Syntax errors, and aliases that expand past the
+ * limit every YAML file tandem reads shares, are all reported at once, each naming the
+ * source, line and document, so one run shows every problem of the file.
  */
 export function parseManifests(text: string, source: string): ManifestDocument[] {
   const lineCounter = new LineCounter();
   const documents = parseAllDocuments(text, { ...MANIFEST_YAML_OPTIONS, lineCounter });
+  const problems: string[] = [];
   let start = 0;
-  return documents.map((document, index) => {
-    const error = document.errors[0];
-    if (error !== undefined) {
+  const parsed = documents.map((document, index): ManifestDocument | undefined => {
+    for (const error of document.errors) {
       const line = error.linePos?.[0].line ?? 0;
-      throw new TandemError('TANDEM_ERR_INPUT', `${source}:${line}: ${error.message}`);
+      problems.push(`${source}:${line}: ${error.message}`);
     }
-    const problem = aliasProblem(document);
+    const problem = document.errors.length === 0 ? aliasProblem(document) : undefined;
     if (problem !== undefined) {
       const { line } = lineCounter.linePos(document.range[0]);
-      throw new TandemError('TANDEM_ERR_INPUT', `${source}:${line}: ${problem}`);
+      problems.push(`${source}:${line}: ${problem}`);
     }
+    const end = index === documents.length - 1 ? text.length : document.range[2];
+    const own = text.slice(start, end);
+    start = end;
+    if (document.errors.length > 0 || problem !== undefined) return undefined;
     // Expanded only now that the expansion is known to be small.
     expandAliases(document);
     spellOutMergeKeys(document);
     const value = document.toJS() as unknown;
-    const end = index === documents.length - 1 ? text.length : document.range[2];
-    const own = text.slice(start, end);
-    start = end;
     return { document, value, text: own };
   });
+  if (problems.length > 0) {
+    const message =
+      problems.length === 1
+        ? (problems[0] ?? '')
+        : `${problems.length} problems:\n  ${problems.join('\n  ')}`;
+    throw new TandemError('TANDEM_ERR_INPUT', message);
+  }
+  return parsed.filter((d): d is ManifestDocument => d !== undefined);
 }

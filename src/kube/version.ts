@@ -4,7 +4,7 @@
  * from Kubernetes 1.29. An older apiserver drops the field it does not know, and the
  * "sidecar" becomes an init container that never exits, so the pod never starts.
  */
-import { VersionApi, type KubeConfig, type VersionInfo } from '@kubernetes/client-node';
+import type { KubeConfig, VersionInfo } from '@kubernetes/client-node';
 import { TandemError } from '../errors.ts';
 import type { SidecarMode } from '../policy/compile.ts';
 
@@ -106,6 +106,9 @@ export async function fetchClusterVersion(
 ): Promise<ClusterVersion | undefined> {
   let info: VersionInfo;
   try {
+    // Loaded here, not at the top: `tandem test` reads versions offline, and the client
+    // costs seconds to load on a busy machine (and about 55 MiB).
+    const { VersionApi } = await import('@kubernetes/client-node');
     info = await kubeConfig.makeApiClient(VersionApi).getCode();
   } catch (error) {
     throw new TandemError('TANDEM_ERR_CLUSTER', 'cannot read the cluster version (/version)', {

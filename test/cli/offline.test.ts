@@ -129,3 +129,12 @@ t.test('--namespace-labels gives offline runs the labels a namespaceSelector nee
   t.equal(labelled.code, 0, labelled.stderr);
   t.match(labelled.stdout, /result: inject prod-only/);
 });
+
+t.test('every broken document of a manifest is reported at once, each with its line', (t) => {
+  const input = 'a: [\n---\nkind: Service\n---\nb: "x\n';
+  const { code, stdout, stderr } = tandem(['inject', '-f', '-'], input);
+  t.strictSame({ code, stdout }, { code: 1, stdout: '' });
+  t.match(stderr, /^tandem inject: 2 problems:\n {2}-:2: Flow sequence in block collection/);
+  t.match(stderr, /\n {2}-:\d+: Missing closing "quote/);
+  t.end();
+});

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { parseManifests } from '../../src/cli/documents.ts';
 import { injectManifests } from '../../src/cli/manifests.ts';
 import { staticNamespaces } from '../../src/kube/static-namespaces.ts';
@@ -10,65 +10,56 @@ import { injectPod } from '../../src/inject/engine.ts';
 import type { InjectContext } from '../../src/inject/types.ts';
 import { buildPolicySet, type PolicySet } from '../../src/policy/compile.ts';
 import { loadPolicies } from '../../src/policy/load.ts';
-import { applyPatch, checkPod } from '../fixtures/check-pod.ts';
+import { checkPod } from '../fixtures/check-pod.ts';
 import { REPO_ROOT } from '../fixtures/corpus.ts';
 import { context, policySet } from '../fixtures/policies.ts';
+import { runTandem } from '../fixtures/tandem-cli.ts';
 
 // Golden cases, as Istio's injector keeps them: every folder under fixtures/golden is a
-// case, found by itself. UPDATE_GOLDEN=1 rewrites the expected files.
-const GOLDEN = path.join(REPO_ROOT, 'test', 'fixtures', 'golden');
-const INPUT = 'pod.yaml';
-const CONTEXT = 'context.yaml';
-// Policies of the case's own, beside the built-ins, for a rule no built-in policy shows.
-const POLICIES = 'policies.yaml';
-const EXPECTED_POD = 'expected.yaml';
-const EXPECTED_PATCH = 'expected.patch.json';
-// A case whose pod is denied or left alone holds the engine's whole answer instead.
-const EXPECTED_RESULT = 'expected.result.json';
-// Optional: a patched case whose point is a warning (a forged status) pins its warnings.
-const EXPECTED_WARNINGS = 'expected.warnings.json';
-const KNOWN = new Set([
-  INPUT,
-  CONTEXT,
-  POLICIES,
-  EXPECTED_POD,
-  EXPECTED_PATCH,
-  EXPECTED_RESULT,
-  EXPECTED_WARNINGS,
-]);
+// case, found by itself. They are `tandem test` cases (src/cli/test-case.ts has the
+// format), run here by the real `tandem test`, so the format policy authors use is proved
+// on them; UPDATE_GOLDEN=1 runs it with --update. This file adds what a policy author's
+// case does not check: the expected pods pass API validation, a second injection adds
+// nothing, and `tandem inject` writes the same pod.
+t.setTimeout(600_000);
+
+const GOLDEN = path.join('test', 'fixtures', 'golden');
 const update = process.env.UPDATE_GOLDEN === '1';
+const cases = readdirSync(path.join(REPO_ROOT, GOLDEN), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name)
+  .sort();
+
+t.test('tandem test passes every golden case, and lists each one', (t) => {
+  const { code, stdout, stderr } = runTandem(['test', GOLDEN, ...(update ? ['--update'] : [])]);
+  t.strictSame({ code, stderr }, { code: 0, stderr: '' }, JSON.stringify(stdout));
+  const reported = [...stdout.matchAll(/^(PASS|UPDATED) (.*)$/gm)].map((m) => m[2]);
+  t.strictSame(
+    reported,
+    cases.map((name) => path.join(GOLDEN, name)),
+  );
+  t.match(stdout, new RegExp(`^${cases.length} cases: `, 'm'));
+  t.end();
+});
 
 const builtins = await loadPolicies(path.join(REPO_ROOT, 'policies'));
 
 function policiesFor(dir: string): PolicySet {
-  const file = path.join(dir, POLICIES);
+  const file = path.join(dir, 'policies.yaml');
   if (!existsSync(file)) return builtins;
   const own = policySet(readFileSync(file, 'utf8'));
   return buildPolicySet([...builtins.byName.values(), ...own.byName.values()]);
 }
-const cases = readdirSync(GOLDEN, { withFileTypes: true }).filter((entry) => entry.isDirectory());
 
-t.test('every golden folder is a case, and every file in it is used', (t) => {
-  for (const entry of cases) {
-    const files = readdirSync(path.join(GOLDEN, entry.name));
-    t.ok(files.includes(INPUT), `${entry.name} has ${INPUT}`);
-    t.same(
-      files.filter((file) => !KNOWN.has(file)),
-      [],
-      `${entry.name} has no stray files`,
-    );
-  }
-  t.end();
-});
-
-for (const entry of cases) {
-  const dir = path.join(GOLDEN, entry.name);
-  if (!existsSync(path.join(dir, INPUT))) continue;
-  t.test(entry.name, (t) => {
+for (const name of cases) {
+  const dir = path.join(REPO_ROOT, GOLDEN, name);
+  const expectedFile = path.join(dir, 'expected.yaml');
+  if (!existsSync(expectedFile)) continue;
+  t.test(`${name}: the expected pod is valid, stays as it is, and tandem inject writes it`, (t) => {
     const policies = policiesFor(dir);
-    const inputText = readFileSync(path.join(dir, INPUT), 'utf8');
+    const inputText = readFileSync(path.join(dir, 'pod.yaml'), 'utf8');
     const pod = parse(inputText) as V1Pod;
-    const contextFile = path.join(dir, CONTEXT);
+    const contextFile = path.join(dir, 'context.yaml');
     const overrides = existsSync(contextFile)
       ? (parse(readFileSync(contextFile, 'utf8')) as Partial<InjectContext>)
       : {};
@@ -78,59 +69,25 @@ for (const entry of cases) {
       namespaceLabels: { 'kubernetes.io/metadata.name': namespace },
       ...overrides,
     });
-    const result = injectPod(pod, policies, ctx);
-    const resultFile = path.join(dir, EXPECTED_RESULT);
-    if (result.outcome !== 'patched' || existsSync(resultFile)) {
-      if (update) writeFileSync(resultFile, `${JSON.stringify(result, null, 2)}\n`);
-      t.strictSame(
-        result,
-        JSON.parse(readFileSync(resultFile, 'utf8')),
-        'the answer is the expected one',
-      );
-      return t.end();
-    }
-    const injected = applyPatch(pod, result.patch);
-    const warningsFile = path.join(dir, EXPECTED_WARNINGS);
-    if (update) {
-      writeFileSync(path.join(dir, EXPECTED_PATCH), `${JSON.stringify(result.patch, null, 2)}\n`);
-      writeFileSync(path.join(dir, EXPECTED_POD), stringify(injected));
-      if (existsSync(warningsFile)) {
-        writeFileSync(warningsFile, `${JSON.stringify(result.warnings, null, 2)}\n`);
-      }
-    }
-    if (existsSync(warningsFile)) {
-      t.strictSame(
-        result.warnings,
-        JSON.parse(readFileSync(warningsFile, 'utf8')),
-        'the warnings are the expected ones',
-      );
-    }
-    t.same(
-      result.patch,
-      JSON.parse(readFileSync(path.join(dir, EXPECTED_PATCH), 'utf8')),
-      'the patch is the expected one',
-    );
-    t.same(
-      injected,
-      parse(readFileSync(path.join(dir, EXPECTED_POD), 'utf8')),
-      'the patched pod is the expected one',
-    );
-    t.same(checkPod(injected), [], 'the patched pod passes API server validation');
-    t.same(
+    const injected = parse(readFileSync(expectedFile, 'utf8')) as V1Pod;
+    t.strictSame(checkPod(injected), [], 'the patched pod passes API server validation');
+    t.strictSame(
       injectPod(injected, policies, ctx),
       { outcome: 'unchanged', warnings: [] },
       'a second run adds nothing',
     );
-
-    // The offline path (`tandem inject`) gives the same pod as the webhook path.
-    const offline = injectManifests(parseManifests(inputText, INPUT), policies, {
-      source: INPUT,
+    const offline = injectManifests(parseManifests(inputText, 'pod.yaml'), policies, {
+      source: 'pod.yaml',
       defaultNamespace: namespace,
       sidecarMode: ctx.sidecarMode,
       namespaces: staticNamespaces({}),
     });
-    t.same(offline.denials, []);
-    t.same(parse(offline.documents.join('---\n')), injected, 'tandem inject writes the same pod');
+    t.strictSame(offline.denials, []);
+    t.strictSame(
+      parse(offline.documents.join('---\n')),
+      injected,
+      'tandem inject writes the same pod',
+    );
     t.end();
   });
 }
