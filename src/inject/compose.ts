@@ -190,7 +190,15 @@ function addPolicy(
   additions.initContainers.push(...inits, ...(mode === 'native' ? sidecars : []));
   if (mode === 'classic') additions.containers.push(...sidecars);
   additions.volumes.push(...volumes);
-  const clash = addAppSide(state, rendered, policy.name);
+  const appSideFor = (containerName: string): RenderedPolicy['appContainer'] =>
+    policy.appContainerTemplate === undefined
+      ? rendered.appContainer
+      : (renderTemplate(policy.appContainerTemplate, {
+          ...scope,
+          params,
+          containerName,
+        }) as RenderedPolicy['appContainer']);
+  const clash = addAppSide(state, rendered, appSideFor, policy.name);
   if (clash !== undefined) return clash;
   mergeAnnotations(state, rendered.podAnnotations ?? {}, policy.name);
   return undefined;
@@ -232,10 +240,14 @@ export function composeAdditions(
   return { ok: true, additions: state.additions };
 }
 
-/** addAppSide adds a policy's app-side mounts and env to each target container. */
+/**
+ * addAppSide adds a policy's app-side mounts and env to each target container, rendered
+ * for that container where the policy names it (`{{ container.name }}`).
+ */
 function addAppSide(
   state: ComposeState,
   rendered: RenderedPolicy,
+  appSideFor: (containerName: string) => RenderedPolicy['appContainer'],
   policyName: string,
 ): string | undefined {
   const { pod, additions } = state;
@@ -249,10 +261,11 @@ function addAppSide(
   for (const target of additions.appContainers) {
     const container = pod.spec?.containers[target.index];
     if (container === undefined) continue;
-    const clash = addMounts(container, target, mounts);
+    const own = appSideFor(container.name);
+    const clash = addMounts(container, target, own?.volumeMounts ?? []);
     if (clash !== undefined) return `policy "${policyName}" mounts ${clash}`;
     const names = new Set([...(container.env ?? []), ...target.env].map((e) => e.name));
-    for (const variable of env) {
+    for (const variable of own?.env ?? []) {
       if (names.has(variable.name)) {
         additions.warnings.push(
           `container "${container.name}" keeps its own env ${variable.name}; policy "${policyName}" would set it too`,

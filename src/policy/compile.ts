@@ -50,6 +50,11 @@ export interface LoadedPolicy {
   readonly params: ReadonlyMap<string, CompiledParam>;
   /** template renders to {containers, initContainers, volumes, appContainer, podAnnotations}. */
   readonly template: TemplateNode;
+  /**
+   * appContainerTemplate is set when appContainer uses `{{ container.name }}`: it is then
+   * rendered once for each target container (the rest of the template once per pod).
+   */
+  readonly appContainerTemplate: TemplateNode | undefined;
 }
 
 /**
@@ -235,6 +240,15 @@ export function compilePolicy(document: SidecarPolicy, source: PolicySource): Co
     }
   }
   problems.push(...conditionProblems(compiled.conditions, params));
+  for (const fieldPath of compiled.containerRefs) {
+    if (!fieldPath.startsWith('spec.appContainer.')) {
+      problems.push({
+        fieldPath,
+        message:
+          'container.name is the target app container, known only in appContainer (rendered for each one)',
+      });
+    }
+  }
   problems.push(...annotationsInCommands(spec), ...templatedMountPaths(spec));
   if ((spec.containers?.length ?? 0) + (spec.initContainers?.length ?? 0) === 0) {
     if (spec.appContainer === undefined && spec.podAnnotations === undefined) {
@@ -251,6 +265,8 @@ export function compilePolicy(document: SidecarPolicy, source: PolicySource): Co
       source,
       params,
       template: compiled.node,
+      appContainerTemplate:
+        compiled.containerRefs.length > 0 ? entryOf(compiled.node, 'appContainer') : undefined,
     },
   };
 }
@@ -344,6 +360,12 @@ function templatedMountPaths(spec: PolicySpec): TemplateProblem[] {
     }
   }
   return problems;
+}
+
+/** entryOf is the compiled value under one key of a compiled map. */
+function entryOf(node: TemplateNode, key: string): TemplateNode | undefined {
+  if (node.type !== 'object') return undefined;
+  return node.entries.find(([name]) => name === key)?.[1];
 }
 
 /** findReference finds the first field path whose string references params.NAME. */

@@ -2,8 +2,8 @@
  * Conditional list items in policy templates. A list item of the form
  *
  *     - $if: {param: output, equals: stdout}
- *       $then: [ ...items ]
- *       $else: [ ...items ]      # optional
+ *       $then: [ ...items ]      # either may be left out, not both
+ *       $else: [ ...items ]
  *
  * stands for the items of `$then` when the param's value is exactly the literal, else for
  * those of `$else` (or nothing). It is data, read from the admin's policy file once at
@@ -81,12 +81,7 @@ function readBranch(
   problems: ConditionalProblem[],
 ): readonly JsonValue[] {
   const branch = item[key];
-  if (branch === undefined) {
-    if (key === THEN_KEY) {
-      problems.push({ fieldPath, message: 'a conditional needs $then: the items to add' });
-    }
-    return [];
-  }
+  if (branch === undefined) return [];
   if (!Array.isArray(branch)) {
     problems.push({
       fieldPath: `${fieldPath}.${key}`,
@@ -118,6 +113,9 @@ export function readConditionalItem(
   const condition = readCondition(item[IF_KEY], fieldPath, problems);
   const then = readBranch(item, THEN_KEY, fieldPath, problems);
   const otherwise = readBranch(item, ELSE_KEY, fieldPath, problems);
+  if (item[THEN_KEY] === undefined && item[ELSE_KEY] === undefined) {
+    problems.push({ fieldPath, message: 'a conditional needs $then or $else: the items to add' });
+  }
   if (condition === undefined || problems.length > before) return undefined;
   return { ...condition, then, otherwise };
 }

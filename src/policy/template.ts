@@ -19,7 +19,9 @@ export type TemplateRef =
   | { readonly kind: 'podNamespace' }
   | { readonly kind: 'podName' }
   | { readonly kind: 'podLabel'; readonly key: string }
-  | { readonly kind: 'podAnnotation'; readonly key: string };
+  | { readonly kind: 'podAnnotation'; readonly key: string }
+  /** containerName is the target app container's name, known only in appContainer. */
+  | { readonly kind: 'containerName' };
 
 type TemplatePart = string | TemplateRef;
 
@@ -61,6 +63,8 @@ export interface TemplateScope {
   readonly podName: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
+  /** containerName is the app container appContainer is rendered for; '' elsewhere. */
+  readonly containerName?: string;
 }
 
 /** TemplateProblem is a compile failure at a field path. */
@@ -75,6 +79,8 @@ export interface CompiledTemplate {
   readonly paramRefs: ReadonlySet<string>;
   /** conditions are the template's `$if`s, each naming a param and a literal. */
   readonly conditions: readonly TemplateCondition[];
+  /** containerRefs are the field paths of strings that use `{{ container.name }}`. */
+  readonly containerRefs: readonly string[];
 }
 
 /**
@@ -110,6 +116,7 @@ export function parseExpression(source: string): TemplateRef | undefined {
   const text = source.trim();
   if (text === 'pod.namespace') return { kind: 'podNamespace' };
   if (text === 'pod.name') return { kind: 'podName' };
+  if (text === 'container.name') return { kind: 'containerName' };
   const param = PARAM_REF.exec(text);
   if (param?.[1] !== undefined) return { kind: 'param', name: param[1] };
   const map = MAP_REF.exec(text);
@@ -125,6 +132,7 @@ interface CompileState {
   readonly problems: TemplateProblem[];
   readonly paramRefs: Set<string>;
   readonly conditions: TemplateCondition[];
+  readonly containerRefs: string[];
 }
 
 function compileString(
@@ -144,10 +152,11 @@ function compileString(
     if (ref === undefined) {
       state.problems.push({
         fieldPath,
-        message: `unknown template expression "{{${match[1] ?? ''}}}": expected params.NAME, pod.namespace, pod.name, pod.labels['key'] or pod.annotations['key']`,
+        message: `unknown template expression "{{${match[1] ?? ''}}}": expected params.NAME, pod.namespace, pod.name, pod.labels['key'], pod.annotations['key'] or container.name`,
       });
     } else {
       if (ref.kind === 'param') state.paramRefs.add(ref.name);
+      if (ref.kind === 'containerName') state.containerRefs.push(fieldPath);
       parts.push(ref);
     }
     last = match.index + match[0].length;
@@ -243,12 +252,14 @@ export function compileTemplate(
     problems: [],
     paramRefs: new Set(),
     conditions: [],
+    containerRefs: [],
   };
   const node = compileNode(value, fieldPath, '', state);
   return {
     node,
     paramRefs: state.paramRefs,
     conditions: state.conditions,
+    containerRefs: state.containerRefs,
     problems: state.problems,
   };
 }
@@ -265,6 +276,8 @@ function resolve(ref: TemplateRef, scope: TemplateScope): string {
       return scope.labels[ref.key] ?? '';
     case 'podAnnotation':
       return scope.annotations[ref.key] ?? '';
+    case 'containerName':
+      return scope.containerName ?? '';
   }
 }
 

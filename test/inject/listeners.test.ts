@@ -130,10 +130,14 @@ t.test(
     t.strictSame(checkPod(out), []);
     t.strictSame(
       out.spec?.initContainers?.[0]?.volumeMounts?.map((m) => m.mountPath),
-      ['/var/log/tandem-app', '/var/lib/tandem-fluent-bit'],
+      [
+        '/var/log/tandem-app',
+        '/var/lib/tandem-fluent-bit',
+        '/var/run/secrets/tandem.dev/log-forwarder',
+      ],
     );
     t.strictSame(out.spec?.containers[0]?.volumeMounts, [
-      { name: 'tandem-app-logs', mountPath: '/fluent-bit/bin' },
+      { name: 'tandem-app-logs', mountPath: '/fluent-bit/bin', subPath: 'app' },
     ]);
     t.end();
   },

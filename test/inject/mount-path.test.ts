@@ -61,7 +61,7 @@ t.test(
           outcome: 'denied',
           reason: `policy "log-forwarder" mounts /var/log/app in container "app", which already has a mount there (as ${JSON.stringify(spelling)})`,
           warnings: [
-            'policy "log-forwarder" uses defaults for params the pod does not set: port=24224, logDir=/var/log/app, files=*.log, tag=app',
+            'policy "log-forwarder" uses defaults for params the pod does not set: port=24224, output=forward, tls=off, secret=log-forwarder-tls, logDir=/var/log/app, files=*.log, tag=app, sizeLimit=256Mi, multiline=off',
           ],
         },
         spelling,

@@ -153,7 +153,12 @@ for (const file of files) {
       ...allContainers(rendered).flatMap((c) => c.env ?? []),
       ...(rendered.appContainer.env ?? []),
     ];
-    for (const entry of env) t.type(entry.value, 'string', `env ${entry.name} is a string`);
+    for (const entry of env) {
+      // A value the kubelet fills in (downward API, a Secret's key) has no value of its own.
+      const from = entry.valueFrom;
+      if (from === undefined) t.type(entry.value, 'string', `env ${entry.name} is a string`);
+      else t.ok(from.fieldRef ?? from.secretKeyRef, `env ${entry.name} is a field or Secret key`);
+    }
     for (const container of allContainers(rendered)) {
       for (const arg of [...(container.command ?? []), ...(container.args ?? [])]) {
         t.type(arg, 'string', `${container.name} command line holds strings only`);

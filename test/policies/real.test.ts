@@ -290,9 +290,9 @@ t.test(
   },
 );
 
-/** FluentBitSection is one `-i`/`-o` plugin of a Fluent Bit command line. */
+/** FluentBitSection is one `-i`/`-F`/`-o` plugin of a Fluent Bit command line. */
 interface FluentBitSection {
-  readonly kind: '-i' | '-o';
+  readonly kind: '-i' | '-F' | '-o';
   readonly plugin: string;
   readonly props: Map<string, string>;
   match?: string;
@@ -311,10 +311,15 @@ function parseFluentBitArgs(args: readonly string[]): {
     if (value === undefined) throw new Error(`flag ${flag} has no value`);
     const current = sections.at(-1);
     if (flag === '-f') flush = value;
-    else if (flag === '-i' || flag === '-o')
+    else if (flag === '-i' || flag === '-F' || flag === '-o')
       sections.push({ kind: flag, plugin: value, props: new Map() });
-    else if (flag === '-m' && current?.kind === '-o') current.match = value;
-    else if (flag === '-p' && current !== undefined) {
+    else if (flag === '-m' && current !== undefined && current.kind !== '-i') current.match = value;
+    else if (flag === '-p' && current?.kind === '-F') {
+      // A filter may repeat a key (record_modifier's `record=KEY VALUE`), with spaces.
+      if (!/^[a-z_.]+=\S.*$/.test(value))
+        throw new Error(`-p ${JSON.stringify(value)} is not key=value`);
+      current.props.set(value, value);
+    } else if (flag === '-p' && current !== undefined) {
       const property = /^([a-z_.]+)=(\S+)$/.exec(value);
       if (property?.[1] === undefined || property[2] === undefined) {
         throw new Error(`-p ${JSON.stringify(value)} is not key=value`);
@@ -339,8 +344,9 @@ for (const params of [
       t.same(sidecar.command, ['/fluent-bit/bin/fluent-bit']);
       const { flush, sections } = parseFluentBitArgs(sidecar.args ?? []);
       t.match(flush, /^[1-5]$/, 'flushes within seconds, so little is buffered at SIGTERM');
-      const [tail, forward, ...others] = sections;
-      t.same(others, [], 'one input and one output');
+      const [tail, ...rest] = sections.filter((section) => section.kind !== '-F');
+      const [forward, ...others] = rest;
+      t.strictSame(others, [], 'one input and one output');
       t.equal(tail?.kind, '-i');
       t.equal(tail?.plugin, 'tail');
       t.equal(forward?.kind, '-o');
@@ -352,7 +358,8 @@ for (const params of [
 
       const logDir = params.logDir ?? '/var/log/app';
       const tailed = tail?.props.get('path') ?? '';
-      t.equal(tailed, `/var/log/tandem-app/${params.files ?? '*.log'}`);
+      // One directory per app container (the app's mount has subPath: its name).
+      t.equal(tailed, `/var/log/tandem-app/*/${params.files ?? '*.log'}`);
       const sidecarLogs = sidecar.volumeMounts?.find((m) => tailed.startsWith(`${m.mountPath}/`));
       t.ok(sidecarLogs, 'the tailed directory is a mount of the sidecar');
       t.equal(sidecarLogs?.readOnly, true, 'which the sidecar only reads');

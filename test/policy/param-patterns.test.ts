@@ -99,6 +99,7 @@ t.test('the built-in params keep their length bounds, as maxLength', async (t) =
   t.strictSame(maxLengths.sort(), [
     'log-forwarder.host=253',
     'log-forwarder.logDir=200',
+    'log-forwarder.secret=253',
     'metrics-adapter.redisAddr=300',
     'redis-ambassador.upstreams=2048',
   ]);

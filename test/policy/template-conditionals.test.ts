@@ -156,9 +156,9 @@ t.test('a conditional with a malformed shape is a load error for each fault', (t
     '14:47 spec.containers[0].args[0].$if.op: unknown field "op" in $if: only param and equals',
     '15:18 spec.containers[0].args[0].$then: $then must be a list of items to add in place of the conditional',
     '16:16 spec.containers[0].args[0].$or: unknown field "$or" in a conditional: only $if, $then and $else',
-    '17:11 spec.containers[0].args[1]: a conditional needs $then: the items to add',
+    '17:11 spec.containers[0].args[1]: a conditional needs $then or $else: the items to add',
     '17:16 spec.containers[0].args[1].$if: $if must be a map {param: NAME, equals: "value"}',
-    '18:11 spec.containers[0].args[2]: a conditional needs $then: the items to add',
+    '18:11 spec.containers[0].args[2]: a conditional needs $then or $else: the items to add',
   ]);
   t.end();
 });
