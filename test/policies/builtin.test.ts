@@ -190,7 +190,10 @@ for (const file of files) {
     t.end();
   });
 
-  t.test(`${file}: every param pattern refuses a 64 KiB near-miss quickly`, (t) => {
+  // Speed is not asserted here: a wall-clock bound fails on a loaded machine and says
+  // nothing a quiet one does not. Matching time is linear by construction (RE2, see
+  // param-pattern.ts); param-patterns.test.ts holds that with a pattern that backtracks.
+  t.test(`${file}: every param pattern refuses a 64 KiB near-miss`, (t) => {
     for (const param of policy.params.values()) {
       const valid = sampleValue(policy, param.name);
       const candidates = [
@@ -199,11 +202,7 @@ for (const file of files) {
         `${'a-'.repeat(32768)}:1!`,
       ];
       for (const value of candidates) {
-        const started = performance.now();
-        const matched = param.pattern?.test(value);
-        const elapsed = performance.now() - started;
-        t.notOk(matched, `${param.name} refuses the long value`);
-        t.ok(elapsed < 100, `${param.name} decides in ${elapsed.toFixed(1)} ms (under 100)`);
+        t.notOk(param.pattern?.test(value), `${param.name} refuses the long value`);
       }
     }
     t.end();
