@@ -109,6 +109,7 @@ export function admitPod(request: AdmissionRequest, env: AdmitEnv): PodAdmission
   const context: InjectContext = {
     namespace: request.namespace,
     namespaceLabels: namespace.labels,
+    namespaceAnnotations: namespace.annotations,
     sidecarMode: resolveSidecarMode(env.sidecars),
     nativeSidecarsSupported: env.sidecars.nativeSupported,
     podSecurityLevel: namespace.podSecurityLevel,

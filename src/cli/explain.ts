@@ -4,6 +4,8 @@
  */
 import { explainPod } from '../inject/engine.ts';
 import type { Explanation } from '../inject/engine.ts';
+import type { ParamSource } from '../inject/params.ts';
+import { quoteValue } from '../inject/quote.ts';
 import { workloadName } from '../inject/workloads.ts';
 import { documentWorkloads } from './document-workloads.ts';
 import { OFFLINE_FLAGS, offlineContext, runOfflineVerb } from './offline.ts';
@@ -28,10 +30,27 @@ const MARK: Record<string, string> = {
   deny: '!',
 };
 
+/** sourceText says where a param's value came from, in the order of precedence's words. */
+function sourceText(source: ParamSource): string {
+  switch (source.origin) {
+    case 'default':
+      return 'policy default';
+    case 'pod':
+      return `pod ${source.where ?? ''}`;
+    default:
+      return source.where ?? source.origin;
+  }
+}
+
 function render(name: string, explanation: Explanation): string {
   const lines = [`${name}:`];
   for (const d of explanation.decisions) {
     lines.push(`  ${MARK[d.decision] ?? '?'} ${d.policy}: ${d.decision} (${d.reason})`);
+    // Every value of an injected policy, and where it came from: the pod, its namespace,
+    // the admin's cluster values, or the policy's default.
+    for (const source of explanation.params?.get(d.policy) ?? []) {
+      lines.push(`      ${source.name}=${quoteValue(source.value)} (${sourceText(source)})`);
+    }
   }
   if (explanation.decisions.length === 0) lines.push('  (no policies loaded)');
   const { result } = explanation;

@@ -80,6 +80,10 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`${plural(issues.length, 'problem', 'problems')} in ${dir}\n`);
     return 1;
   }
-  process.stdout.write(`${plural(result.set.byName.size, 'policy', 'policies')} OK\n`);
+  let clusterValues = 0;
+  for (const params of result.set.clusterValues.values()) clusterValues += params.size;
+  const withValues =
+    clusterValues === 0 ? '' : ` (${plural(clusterValues, 'cluster value', 'cluster values')})`;
+  process.stdout.write(`${plural(result.set.byName.size, 'policy', 'policies')} OK${withValues}\n`);
   return 0;
 }

@@ -14,7 +14,11 @@ import type { InjectContext } from '../inject/types.ts';
 import { readPod } from '../inject/pod-shape.ts';
 import { findPodTemplate, podTemplatePath, workloadNamespace } from '../inject/workloads.ts';
 import { lookupNamespace, type NamespaceDirectory } from '../kube/namespaces.ts';
-import { readNamespaceLabelsFile, staticNamespaces } from '../kube/static-namespaces.ts';
+import {
+  readNamespaceAnnotationsFile,
+  readNamespaceLabelsFile,
+  staticNamespaces,
+} from '../kube/static-namespaces.ts';
 
 /** OFFLINE_FLAGS are the flags both offline verbs take. */
 export const OFFLINE_FLAGS = {
@@ -38,6 +42,12 @@ export const OFFLINE_FLAGS = {
     default: '',
     help: 'YAML map of namespace to labels, for namespaceSelector and the\nPod Security level',
   },
+  'namespace-annotations': {
+    type: 'string',
+    arg: 'FILE',
+    default: '',
+    help: 'YAML map of namespace to annotations, for the param values a\nnamespace sets',
+  },
   'sidecar-mode': {
     type: 'string',
     arg: 'MODE',
@@ -50,7 +60,8 @@ export const OFFLINE_FLAGS = {
 export const OFFLINE_NOTE = `
 Offline there is no cluster to ask for namespace labels: a namespace missing from
 --namespace-labels carries only its kubernetes.io/metadata.name label, as every
-namespace does in a cluster.
+namespace does in a cluster, and no annotations. The cluster-wide param values are the
+PolicyValues documents in the policies directory.
 `;
 
 /** parseSidecarMode checks the --sidecar-mode flag. */
@@ -72,6 +83,7 @@ export function offlineContext(
   return {
     namespace,
     namespaceLabels: info.labels,
+    namespaceAnnotations: info.annotations,
     sidecarMode,
     nativeSidecarsSupported: true,
     podSecurityLevel: info.podSecurityLevel,
@@ -161,8 +173,10 @@ export async function runOfflineVerb<T extends typeof OFFLINE_FLAGS>(
     }
     const sidecarMode = parseSidecarMode(values['sidecar-mode']);
     const labelsFile = values['namespace-labels'];
+    const annotationsFile = values['namespace-annotations'];
     const namespaces = staticNamespaces(
       labelsFile === '' ? {} : await readNamespaceLabelsFile(labelsFile),
+      annotationsFile === '' ? {} : await readNamespaceAnnotationsFile(annotationsFile),
     );
     const policies = await loadPolicies(values.policies);
     const text = await readManifestText(values.filename);

@@ -9,7 +9,11 @@ import { TandemError } from '../errors.ts';
 import { reportFailure } from './failure.ts';
 import { flagLines, parseFlags, type FlagTable, type FlagValues } from './flags.ts';
 import type { ClusterConnection } from '../kube/connect.ts';
-import { readNamespaceLabelsFile, staticNamespaces } from '../kube/static-namespaces.ts';
+import {
+  readNamespaceAnnotationsFile,
+  readNamespaceLabelsFile,
+  staticNamespaces,
+} from '../kube/static-namespaces.ts';
 import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_CONNECTIONS } from '../server/app.ts';
 import { startWebhook, type RunningWebhook } from '../server/webhook.ts';
 
@@ -49,6 +53,12 @@ export const FLAGS = {
     arg: 'FILE',
     default: '',
     help: 'with --no-cluster: YAML map of namespace to labels',
+  },
+  'namespace-annotations': {
+    type: 'string',
+    arg: 'FILE',
+    default: '',
+    help: 'with --no-cluster: YAML map of namespace to annotations, for\nper-namespace param values',
   },
   'sidecar-mode': {
     type: 'string',
@@ -125,13 +135,19 @@ async function clusterSide(values: Values, logger: Logger): Promise<ClusterConne
     return connectToCluster(mode, logger);
   }
   const file = values['namespace-labels'];
+  const annotationsFile = values['namespace-annotations'];
   logger.info(
-    { namespaceLabels: file === '' ? null : file },
+    {
+      namespaceLabels: file === '' ? null : file,
+      namespaceAnnotations: annotationsFile === '' ? null : annotationsFile,
+    },
     'no cluster: namespace labels come from --namespace-labels, else only kubernetes.io/metadata.name',
   );
   const table = file === '' ? {} : await readNamespaceLabelsFile(file);
+  const annotations =
+    annotationsFile === '' ? {} : await readNamespaceAnnotationsFile(annotationsFile);
   return {
-    namespaces: staticNamespaces(table),
+    namespaces: staticNamespaces(table, annotations),
     sidecars: { mode, nativeSupported: true },
     close: () => Promise.resolve(),
   };

@@ -16,7 +16,7 @@ import {
   type ComposeInput,
   type PolicyInput,
 } from './compose.ts';
-import { paramKeysByPolicy, resolveParams } from './params.ts';
+import { paramInputs, resolveParams, type ParamInputs, type ParamSource } from './params.ts';
 import { raisePodResources } from './pod-resources.ts';
 import { fitPolicies } from './pod-fit.ts';
 import { quoteValue } from './quote.ts';
@@ -31,6 +31,8 @@ import type { InjectContext, InjectResult, PolicyDecision } from './types.ts';
 export interface Explanation {
   readonly decisions: readonly PolicyDecision[];
   readonly result: InjectResult;
+  /** params are, for each policy injected, its param values and where each came from. */
+  readonly params?: ReadonlyMap<string, readonly ParamSource[]>;
 }
 
 function denied(reason: string, warnings: readonly string[] = []): InjectResult {
@@ -106,7 +108,12 @@ function run(
   const parsed = parseStatus(annotations[STATUS_ANNOTATION]);
   if (!parsed.ok) return { decisions: [], result: denied(parsed.message) };
   const scope = templateScope(pod, context);
-  const trust = trustStatus(pod, parsed.status, policies, scope);
+  const inputs = paramInputs(
+    annotations,
+    { name: context.namespace, annotations: context.namespaceAnnotations ?? {} },
+    policies.clusterValues,
+  );
+  const trust = trustStatus(pod, parsed.status, policies, { template: scope, params: inputs });
   const { status } = trust;
   const selection = selectPolicies(
     { annotations, labels: pod.metadata?.labels ?? {}, status },
@@ -123,26 +130,33 @@ function run(
     return { decisions: fitted.decisions, result: denied(fitted.reason, warnings) };
   }
   const { decisions } = fitted;
-  return {
-    decisions,
-    result: inject({ pod, status, context, scope }, fitted.selected, warnings),
-  };
+  const sources = new Map<string, readonly ParamSource[]>();
+  const result = inject({ pod, status, context, scope, inputs }, fitted.selected, {
+    warnings,
+    sources,
+  });
+  return { decisions, result, params: sources };
+}
+
+/** Notes collect what the stages say beside the answer: warnings, and param sources for explain. */
+interface Notes {
+  readonly warnings: string[];
+  readonly sources: Map<string, readonly ParamSource[]>;
 }
 
 /** resolveAll resolves every selected policy's params, or says why the pod is denied. */
 function resolveAll(
   selected: readonly SelectedPolicy[],
-  annotations: Readonly<Record<string, string>>,
-  warnings: string[],
+  params: ParamInputs,
+  notes: Notes,
 ): PolicyInput[] | string {
   const inputs: PolicyInput[] = [];
-  // One pass over the annotations for every policy, not one per policy.
-  const paramKeys = paramKeysByPolicy(annotations);
   for (const { policy } of selected) {
-    const params = resolveParams(policy, annotations, paramKeys.get(policy.name) ?? []);
-    if (!params.ok) return params.reason;
-    warnings.push(...params.warnings);
-    inputs.push({ policy, params: params.values });
+    const resolved = resolveParams(policy, params);
+    if (!resolved.ok) return resolved.reason;
+    notes.warnings.push(...resolved.warnings);
+    notes.sources.set(policy.name, resolved.sources);
+    inputs.push({ policy, params: resolved.values });
   }
   return inputs;
 }
@@ -166,22 +180,20 @@ interface PodCase {
   readonly context: InjectContext;
   /** scope is what the pod's templates resolve against, read once per admission. */
   readonly scope: ComposeInput['scope'];
+  /** inputs are where the pod's param values come from, read once per admission. */
+  readonly inputs: ParamInputs;
 }
 
-function inject(
-  podCase: PodCase,
-  selected: readonly SelectedPolicy[],
-  warnings: string[],
-): InjectResult {
+function inject(podCase: PodCase, selected: readonly SelectedPolicy[], notes: Notes): InjectResult {
   const { pod, status, context, scope } = podCase;
+  const { warnings } = notes;
   if (selected.length === 0) return { outcome: 'unchanged', warnings };
   if (!Array.isArray(pod.spec?.containers)) {
     return denied('the pod has no spec.containers to inject into', warnings);
   }
   const targets = targetContainers(pod, status);
   if (!targets.ok) return denied(targets.reason, warnings);
-  const annotations = pod.metadata?.annotations ?? {};
-  const inputs = resolveAll(selected, annotations, warnings);
+  const inputs = resolveAll(selected, podCase.inputs, notes);
   if (typeof inputs === 'string') return denied(inputs, warnings);
   const composed = composeAdditions(
     { pod, status, targets: targets.targets, scope },

@@ -1,11 +1,18 @@
 /**
- * resolveParams reads a policy's params from the pod's `<policy>.tandem.dev/<param>`
- * annotations. Values are data: they are checked against the param's pattern here and
- * later substituted into single strings, never parsed as structure.
+ * resolveParams finds each of a policy's params for one pod: from the pod's
+ * `<policy>.tandem.dev/<param>` annotation, its namespace's annotation of the same key,
+ * the admin's cluster values, or the policy's default, as far as the param's `setBy`
+ * allows. Values are data: they are checked against the param's pattern here and later
+ * substituted into single strings, never parsed as structure.
  */
 import { PARAM_ANNOTATION_SUFFIX, paramAnnotationKey } from '../annotations.ts';
-import { MAX_PARAM_VALUE_LENGTH } from '../limits.ts';
-import { INTEGER_TEXT, type CompiledParam, type LoadedPolicy } from '../policy/compile.ts';
+import { paramValueProblem } from '../policy/param-value.ts';
+import {
+  type ClusterValues,
+  type CompiledParam,
+  type LoadedPolicy,
+  type ParamLevel,
+} from '../policy/compile.ts';
 import { quoteValue } from './quote.ts';
 
 // A warning names this many ignored annotations at most: kubectl prints every warning.
@@ -39,99 +46,165 @@ function ignoredWarning(policyName: string, ignored: readonly string[]): string 
   return `annotations ${named}${more} are not params of policy "${policyName}" and are ignored`;
 }
 
-/** ResolvedParams is the value of every param, or why the pod is denied. */
-export type ResolvedParams =
-  | { readonly ok: true; readonly values: ReadonlyMap<string, string>; readonly warnings: string[] }
-  | { readonly ok: false; readonly reason: string };
+/** ParamOrigin is where a param's value came from, lowest precedence first. */
+export type ParamOrigin = 'default' | 'cluster' | 'namespace' | 'pod';
+
+/** ParamSource is one param's value and where it came from, for `tandem explain`. */
+export interface ParamSource {
+  readonly name: string;
+  readonly value: string;
+  readonly origin: ParamOrigin;
+  /** where names the annotation or the values file line; undefined for a default. */
+  readonly where: string | undefined;
+}
 
 /**
- * resolveParams resolves every declared param of `policy` from `annotations`;
- * `paramKeys` are the annotation keys under the policy's prefix (paramKeysByPolicy).
+ * ParamInputs is every place a param value can come from for one pod, read once per
+ * admission: the pod's annotations (and their param keys, filed by policy), its
+ * namespace's annotations, and the admin's cluster values.
  */
-export function resolveParams(
-  policy: LoadedPolicy,
-  annotations: Readonly<Record<string, string>>,
-  paramKeys: readonly string[] = paramKeysByPolicy(annotations).get(policy.name) ?? [],
-): ResolvedParams {
+export interface ParamInputs {
+  readonly podAnnotations: Readonly<Record<string, string>>;
+  readonly podKeys: ReadonlyMap<string, readonly string[]>;
+  readonly namespace: string;
+  readonly namespaceAnnotations: Readonly<Record<string, string>>;
+  readonly clusterValues: ClusterValues;
+}
+
+/** paramInputs gathers a pod's ParamInputs; the pod's annotations are filed in one pass. */
+export function paramInputs(
+  podAnnotations: Readonly<Record<string, string>>,
+  namespace: { readonly name: string; readonly annotations: Readonly<Record<string, string>> },
+  clusterValues: ClusterValues,
+): ParamInputs {
+  return {
+    podAnnotations,
+    podKeys: paramKeysByPolicy(podAnnotations),
+    namespace: namespace.name,
+    namespaceAnnotations: namespace.annotations,
+    clusterValues,
+  };
+}
+
+/** ResolvedParams is the value of every param and where it came from, or why the pod is denied. */
+export type ResolvedParams =
+  | {
+      readonly ok: true;
+      readonly values: ReadonlyMap<string, string>;
+      readonly sources: readonly ParamSource[];
+      readonly warnings: string[];
+    }
+  | { readonly ok: false; readonly reason: string };
+
+type Pick =
+  | { readonly ok: true; readonly source: ParamSource }
+  | { readonly ok: false; readonly reason: string };
+
+// Who may write a param at `setBy`, in the words of a denial.
+const ALLOWED_WRITERS: Readonly<Record<ParamLevel, string>> = {
+  cluster: 'only the cluster admin may set (setBy: cluster)',
+  namespace: 'only the cluster admin or a namespace annotation may set (setBy: namespace)',
+  pod: '',
+};
+
+/**
+ * pickValue finds one param's value by precedence: the pod's annotation, then its
+ * namespace's annotation, then the admin's cluster value, then the policy's default. A
+ * pod or namespace annotation the param's `setBy` does not allow denies the pod rather
+ * than being ignored: its author meant it, and a value silently dropped sends logs or
+ * traffic somewhere nobody chose.
+ */
+function pickValue(policy: LoadedPolicy, param: CompiledParam, inputs: ParamInputs): Pick {
+  const key = paramAnnotationKey(policy.name, param.name);
+  const fromPod = inputs.podAnnotations[key];
+  if (fromPod !== undefined) {
+    if (param.setBy !== 'pod') {
+      return {
+        ok: false,
+        reason: `annotation ${key} sets param "${param.name}" of policy "${policy.name}", which ${ALLOWED_WRITERS[param.setBy]}; remove it from the pod`,
+      };
+    }
+    return checked(policy, param, {
+      name: param.name,
+      value: fromPod,
+      origin: 'pod',
+      where: `annotation ${key}`,
+    });
+  }
+  const fromNamespace = inputs.namespaceAnnotations[key];
+  if (fromNamespace !== undefined) {
+    const where = `annotation ${key} of namespace "${inputs.namespace}"`;
+    if (param.setBy === 'cluster') {
+      return {
+        ok: false,
+        reason: `${where} sets param "${param.name}" of policy "${policy.name}", which ${ALLOWED_WRITERS.cluster}; remove it from the namespace`,
+      };
+    }
+    return checked(policy, param, {
+      name: param.name,
+      value: fromNamespace,
+      origin: 'namespace',
+      where,
+    });
+  }
+  const fromCluster = inputs.clusterValues.get(policy.name)?.get(param.name);
+  if (fromCluster !== undefined) {
+    // Checked when the values were loaded: a value that does not fit never loads.
+    const where = `cluster values, ${fromCluster.source}`;
+    return {
+      ok: true,
+      source: { name: param.name, value: fromCluster.value, origin: 'cluster', where },
+    };
+  }
+  if (param.required) return { ok: false, reason: missingRequired(policy, param, inputs) };
+  const value = param.defaultValue ?? '';
+  return { ok: true, source: { name: param.name, value, origin: 'default', where: undefined } };
+}
+
+/** missingRequired says who could have set a required param that nobody did. */
+function missingRequired(policy: LoadedPolicy, param: CompiledParam, inputs: ParamInputs): string {
+  const key = paramAnnotationKey(policy.name, param.name);
+  switch (param.setBy) {
+    case 'pod':
+      return `policy "${policy.name}" requires annotation ${key}, which the pod does not set`;
+    case 'namespace':
+      return `policy "${policy.name}" requires param "${param.name}", which neither namespace "${inputs.namespace}" (annotation ${key}) nor the cluster values set`;
+    case 'cluster':
+      return `policy "${policy.name}" requires param "${param.name}", which the cluster values do not set (a PolicyValues document beside the policies)`;
+  }
+}
+
+function checked(policy: LoadedPolicy, param: CompiledParam, source: ParamSource): Pick {
+  const problem = paramValueProblem(policy, param, source.value, source.where ?? '');
+  return problem === undefined ? { ok: true, source } : { ok: false, reason: problem };
+}
+
+/** resolveParams resolves every declared param of `policy` for one pod (see pickValue). */
+export function resolveParams(policy: LoadedPolicy, inputs: ParamInputs): ResolvedParams {
   const values = new Map<string, string>();
+  const sources: ParamSource[] = [];
   const warnings: string[] = [];
   const defaulted: string[] = [];
   for (const param of policy.params.values()) {
-    const key = paramAnnotationKey(policy.name, param.name);
-    const given = annotations[key];
-    if (given === undefined) {
-      if (param.required) {
-        return {
-          ok: false,
-          reason: `policy "${policy.name}" requires annotation ${key}, which the pod does not set`,
-        };
-      }
-      values.set(param.name, param.defaultValue ?? '');
-      if (param.defaultValue !== undefined) defaulted.push(`${param.name}=${param.defaultValue}`);
-      continue;
+    const picked = pickValue(policy, param, inputs);
+    if (!picked.ok) return picked;
+    const { source } = picked;
+    values.set(param.name, source.value);
+    sources.push(source);
+    if (source.origin === 'default' && param.defaultValue !== undefined) {
+      defaulted.push(`${param.name}=${param.defaultValue}`);
     }
-    // Length before pattern: the pattern's cost grows with the value, the cap's does not.
-    const maxLength = param.maxLength ?? MAX_PARAM_VALUE_LENGTH;
-    if (given.length > maxLength) {
-      return {
-        ok: false,
-        reason: `annotation ${key} is ${given.length} characters long; policy "${policy.name}" accepts at most ${maxLength}`,
-      };
-    }
-    if (param.pattern !== undefined && !param.pattern.test(given)) {
-      return {
-        ok: false,
-        reason: `annotation ${key} has value ${quoteValue(given)}, which policy "${policy.name}" does not accept${whitespaceHint(param, given)}. ${wanted(param)}`,
-      };
-    }
-    if (param.type === 'integer' && !INTEGER_TEXT.test(given)) {
-      return {
-        ok: false,
-        reason: `annotation ${key} has value ${quoteValue(given)}, but policy "${policy.name}" wants an integer`,
-      };
-    }
-    values.set(param.name, given);
   }
-  // One line per policy, not one per param: `kubectl apply` prints every warning.
+  // One line per policy, not one per param: `kubectl apply` prints every warning. Values
+  // the admin set (cluster or namespace) are chosen, not fallen back to: no warning.
   if (defaulted.length > 0) {
     warnings.push(
       `policy "${policy.name}" uses defaults for params the pod does not set: ${defaulted.join(', ')}`,
     );
   }
   const prefixLength = policy.name.length + PARAM_ANNOTATION_SUFFIX.length;
+  const paramKeys = inputs.podKeys.get(policy.name) ?? [];
   const ignored = paramKeys.filter((key) => !policy.params.has(key.slice(prefixLength)));
   if (ignored.length > 0) warnings.push(ignoredWarning(policy.name, ignored));
-  return { ok: true, values, warnings };
-}
-
-/**
- * wanted tells the pod's author what the param accepts, in the admin's words: its
- * description and example. Only a param with neither falls back to its pattern, cut,
- * since a 400-character regular expression helps nobody fix an annotation.
- */
-function wanted(param: CompiledParam): string {
-  const example = param.example === undefined ? '' : ` Example: ${param.example}`;
-  if (param.description !== undefined) {
-    const description = param.description.trim();
-    const stop = /[.!?]$/.test(description) ? '' : '.';
-    return `Wanted: ${description}${stop}${example}`;
-  }
-  if (param.example !== undefined) return `Wanted: a value such as ${param.example}`;
-  return `Wanted: a value matching ${quoteValue(param.patternSource ?? '')}`;
-}
-
-const WHITESPACE = /\s/;
-
-/**
- * whitespaceHint points at a space the pattern does not allow, the usual slip in a list
- * (`a:1, b:2`), and says whether the value would pass without its whitespace.
- */
-function whitespaceHint(param: CompiledParam, given: string): string {
-  const at = given.search(WHITESPACE);
-  if (at < 0) return '';
-  const what = given[at] === ' ' ? 'a space' : 'whitespace';
-  const stripped = given.replace(/\s+/g, '');
-  const fix =
-    param.pattern?.test(stripped) === true ? '; without the whitespace it would be accepted' : '';
-  return `: it has ${what} at character ${at + 1}${fix}`;
+  return { ok: true, values, sources, warnings };
 }

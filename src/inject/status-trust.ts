@@ -20,7 +20,7 @@ import { STATUS_ANNOTATION } from '../annotations.ts';
 import { isJsonObject, type JsonValue } from '../json.ts';
 import type { LoadedPolicy, PolicySet } from '../policy/compile.ts';
 import { renderTemplate, type TemplateScope } from '../policy/template.ts';
-import { paramKeysByPolicy, resolveParams } from './params.ts';
+import { resolveParams, type ParamInputs } from './params.ts';
 import { quoteValue } from './quote.ts';
 import type { InjectionStatus, StatusEntry } from './status.ts';
 
@@ -80,10 +80,10 @@ function staticRendered(policy: LoadedPolicy): Rendered | null {
   return parts;
 }
 
-/** PodScope is what templates read of the pod, and its param keys filed by policy. */
-interface PodScope {
+/** PodScope is what templates read of the pod, and where its param values come from. */
+export interface PodScope {
   readonly template: Omit<TemplateScope, 'params'>;
-  readonly paramKeys: ReadonlyMap<string, readonly string[]>;
+  readonly params: ParamInputs;
 }
 
 /** render gives what `policy` adds to this pod, or why it cannot say (a param the pod broke). */
@@ -91,7 +91,7 @@ function render(policy: LoadedPolicy, pod: PodScope): Rendered | string {
   const fixed = staticRendered(policy);
   if (fixed !== null) return fixed;
   const scope = pod.template;
-  const params = resolveParams(policy, scope.annotations, pod.paramKeys.get(policy.name) ?? []);
+  const params = resolveParams(policy, pod.params);
   if (!params.ok) return params.reason;
   const content = renderTemplate(policy.template, { ...scope, params: params.values });
   const root = isJsonObject(content) ? content : {};
@@ -155,15 +155,13 @@ export function trustStatus(
   pod: V1Pod,
   status: InjectionStatus,
   policies: PolicySet,
-  scope: Omit<TemplateScope, 'params'>,
+  podScope: PodScope,
 ): TrustedStatus {
   // Most pods arrive without a status: nothing to check.
   if (status.policies.length + status.containers.length + status.volumes.length === 0) {
     return { status, warnings: [] };
   }
   const names = podNames(pod, status);
-  // One pass over the annotations for every entry, not one per entry.
-  const podScope = { template: scope, paramKeys: paramKeysByPolicy(scope.annotations) };
   const warnings: string[] = [];
   const trusted: StatusEntry[] = [];
   const containers = new Set<string>();

@@ -13,6 +13,11 @@ export interface InjectContext {
   readonly namespace: string;
   /** namespaceLabels of that namespace, for `namespaceSelector`. */
   readonly namespaceLabels: Readonly<Record<string, string>>;
+  /**
+   * namespaceAnnotations are the namespace's `<policy>.tandem.dev/<param>` annotations,
+   * param values for its pods where a param's `setBy` allows it; none when absent.
+   */
+  readonly namespaceAnnotations?: Readonly<Record<string, string>> | undefined;
   /** sidecarMode is the global default; a policy's `sidecarMode` overrides it. */
   readonly sidecarMode: SidecarMode;
   /** nativeSidecarsSupported is false on clusters before 1.29: never emit native sidecars there. */

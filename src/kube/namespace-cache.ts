@@ -1,7 +1,7 @@
 /**
  * The in-cluster NamespaceDirectory: client-node's informer lists the namespaces once,
- * then watches them, and tandem keeps each one's labels in a Map. A review never waits
- * on the apiserver; it reads the Map.
+ * then watches them, and tandem keeps each one's labels and param annotations in a Map. A
+ * review never waits on the apiserver; it reads the Map.
  *
  * client-node's ListWatch handles two cases itself: a watch the server closes cleanly is
  * reopened from the last resourceVersion, and a 410 Gone (the resourceVersion is older
@@ -61,7 +61,7 @@ export function createNamespaceCache(
 }
 
 function infoOf(namespace: V1Namespace): NamespaceInfo {
-  return namespaceInfo({ ...namespace.metadata?.labels });
+  return namespaceInfo({ ...namespace.metadata?.labels }, namespace.metadata?.annotations ?? {});
 }
 
 class InformerNamespaceCache implements NamespaceCache {

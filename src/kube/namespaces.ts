@@ -1,13 +1,20 @@
 /**
  * What the engine's context needs to know about a namespace. The AdmissionReview does not
- * carry namespace labels, so the server asks a NamespaceDirectory: an informer-backed
+ * carry namespace labels or annotations, so the server asks a NamespaceDirectory: an informer-backed
  * cache in a cluster, a static table for local runs.
  */
+import { PARAM_ANNOTATION_SUFFIX } from '../annotations.ts';
 import type { PodSecurityLevel } from '../inject/pod-security.ts';
 
 /** NamespaceInfo is what tandem knows of one namespace. */
 export interface NamespaceInfo {
   readonly labels: Readonly<Record<string, string>>;
+  /**
+   * annotations are the namespace's param values, its `<policy>.tandem.dev/<param>`
+   * annotations; tandem keeps no other annotation (kubectl's last-applied copy of the
+   * whole object, say, would cost memory for every namespace and serve nothing).
+   */
+  readonly annotations: Readonly<Record<string, string>>;
   /** podSecurityLevel comes from the `pod-security.kubernetes.io/enforce` label. */
   readonly podSecurityLevel: PodSecurityLevel | undefined;
 }
@@ -32,11 +39,26 @@ export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
  * (pod-security-admission's `PolicyToEvaluate`: "If labels cannot be parsed correctly, the
  * values of restricted and latest are used").
  */
-export function namespaceInfo(labels: Readonly<Record<string, string>>): NamespaceInfo {
+export function namespaceInfo(
+  labels: Readonly<Record<string, string>>,
+  annotations: Readonly<Record<string, string>> = {},
+): NamespaceInfo {
+  const kept = paramAnnotations(annotations);
   const level = labels[POD_SECURITY_ENFORCE_LABEL];
-  if (level === undefined) return { labels, podSecurityLevel: undefined };
+  if (level === undefined) return { labels, annotations: kept, podSecurityLevel: undefined };
   const known = level === 'privileged' || level === 'baseline' || level === 'restricted';
-  return { labels, podSecurityLevel: known ? level : 'restricted' };
+  return { labels, annotations: kept, podSecurityLevel: known ? level : 'restricted' };
+}
+
+/** paramAnnotations keeps the `<policy>.tandem.dev/<param>` annotations of a namespace. */
+function paramAnnotations(
+  annotations: Readonly<Record<string, string>>,
+): Readonly<Record<string, string>> {
+  const kept: Record<string, string> = {};
+  for (const [key, value] of Object.entries(annotations)) {
+    if (key.indexOf(PARAM_ANNOTATION_SUFFIX) > 0) kept[key] = value;
+  }
+  return kept;
 }
 
 /**

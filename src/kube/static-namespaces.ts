@@ -1,7 +1,7 @@
 /**
- * A NamespaceDirectory from a fixed table, for runs without a cluster
- * (`tandem serve --no-cluster`, `tandem inject`): the labels come from a YAML file, a map
- * of namespace → labels, instead of the apiserver.
+ * A NamespaceDirectory from fixed tables, for runs without a cluster
+ * (`tandem serve --no-cluster`, `tandem inject`): the labels and annotations come from
+ * YAML files, each a map of namespace → labels (or annotations), instead of the apiserver.
  */
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
@@ -14,18 +14,22 @@ import {
   type NamespaceInfo,
 } from './namespaces.ts';
 
-/** NamespaceLabelTable maps a namespace's name to its labels. */
+/** NamespaceLabelTable maps a namespace's name to its labels (or its annotations). */
 export type NamespaceLabelTable = Readonly<Record<string, Readonly<Record<string, string>>>>;
 
 /**
- * staticNamespaces answers from `table`; it is synced from the start. Each namespace also
- * gets the `kubernetes.io/metadata.name` label, which the apiserver puts on all of them,
- * so the table need not. A namespace not in the table is `undefined`.
+ * staticNamespaces answers from `table` and `annotations`; it is synced from the start.
+ * Each namespace also gets the `kubernetes.io/metadata.name` label, which the apiserver
+ * puts on all of them, so the table need not. A namespace in neither table is `undefined`.
  */
-export function staticNamespaces(table: NamespaceLabelTable): NamespaceDirectory {
+export function staticNamespaces(
+  table: NamespaceLabelTable,
+  annotations: NamespaceLabelTable = {},
+): NamespaceDirectory {
   const infos = new Map<string, NamespaceInfo>();
-  for (const [name, labels] of Object.entries(table)) {
-    infos.set(name, namespaceInfo({ ...labels, [NAMESPACE_NAME_LABEL]: name }));
+  for (const name of new Set([...Object.keys(table), ...Object.keys(annotations)])) {
+    const labels = { ...table[name], [NAMESPACE_NAME_LABEL]: name };
+    infos.set(name, namespaceInfo(labels, annotations[name] ?? {}));
   }
   return { lookup: (name) => infos.get(name), synced: true };
 }
@@ -39,17 +43,31 @@ function configError(message: string, cause?: unknown): TandemError {
  * labels may be `~` or `{}`). An empty file is an empty table; anything else that is not
  * such a map throws TANDEM_ERR_CONFIG naming the file and the namespace.
  */
-export async function readNamespaceLabelsFile(
+export function readNamespaceLabelsFile(
   path: string,
+): Promise<Record<string, Record<string, string>>> {
+  return readNamespaceTable(path, 'labels');
+}
+
+/** readNamespaceAnnotationsFile reads a YAML map of namespace → annotations, as the above. */
+export function readNamespaceAnnotationsFile(
+  path: string,
+): Promise<Record<string, Record<string, string>>> {
+  return readNamespaceTable(path, 'annotations');
+}
+
+async function readNamespaceTable(
+  path: string,
+  what: 'labels' | 'annotations',
 ): Promise<Record<string, Record<string, string>>> {
   let data: unknown;
   try {
     data = parse(await readFile(path, 'utf8'));
   } catch (error) {
-    throw configError(`cannot read namespace labels from ${path}`, error);
+    throw configError(`cannot read namespace ${what} from ${path}`, error);
   }
   if (data === null || data === undefined) return {};
-  if (!isJsonObject(data)) throw configError(`${path}: expected a map of namespace to labels`);
+  if (!isJsonObject(data)) throw configError(`${path}: expected a map of namespace to ${what}`);
   const table: Record<string, Record<string, string>> = {};
   for (const [namespace, labels] of Object.entries(data)) {
     if (labels === null) {
@@ -61,7 +79,9 @@ export async function readNamespaceLabelsFile(
       (entry): entry is [string, string] => typeof entry[1] === 'string',
     );
     if (entries === undefined || strings === undefined || strings.length !== entries.length) {
-      throw configError(`${path}: the labels of namespace "${namespace}" must be a map of strings`);
+      throw configError(
+        `${path}: the ${what} of namespace "${namespace}" must be a map of strings`,
+      );
     }
     table[namespace] = Object.fromEntries(strings);
   }

@@ -32,7 +32,12 @@ export interface CompiledParam {
   /** description and example tell a pod's author what the param wants. */
   readonly description: string | undefined;
   readonly example: string | undefined;
+  /** setBy is the most specific level whose value counts (params.ts, PARAM_LEVELS). */
+  readonly setBy: ParamLevel;
 }
+
+/** ParamLevel is where a param's value may be written, from the widest to the narrowest. */
+export type ParamLevel = 'cluster' | 'namespace' | 'pod';
 
 /** PolicySource is where a policy was written. */
 export interface PolicySource {
@@ -73,9 +78,21 @@ export interface AutomaticIndex {
   readonly rank: ReadonlyMap<LoadedPolicy, number>;
 }
 
+/** ClusterValue is one param value the admin set for the whole cluster (policy/values.ts). */
+export interface ClusterValue {
+  readonly value: string;
+  /** source is where it is written, `file:line`, for `tandem explain`. */
+  readonly source: string;
+}
+
+/** ClusterValues maps a policy's name, then a param's, to the admin's value. */
+export type ClusterValues = ReadonlyMap<string, ReadonlyMap<string, ClusterValue>>;
+
 /** PolicySet is every loaded policy, by name, and the automatic ones in name order. */
 export interface PolicySet {
   readonly byName: ReadonlyMap<string, LoadedPolicy>;
+  /** clusterValues are the params the admin set once for every pod (PolicyValues documents). */
+  readonly clusterValues: ClusterValues;
   /** automatic holds the policies with a `selector`, sorted by name (SPEC §3 rule 1). */
   readonly automatic: readonly LoadedPolicy[];
   readonly automaticIndex: AutomaticIndex;
@@ -128,6 +145,7 @@ function compileParams(spec: PolicySpec, problems: TemplateProblem[]): Map<strin
       type,
       description: declaration.description,
       example: declaration.example,
+      setBy: declaration.setBy ?? 'pod',
     });
   }
   return params;
@@ -391,13 +409,19 @@ function findReference(spec: PolicySpec, name: string): string {
   return search(injectableContent(spec), 'spec') ?? 'spec';
 }
 
-/** buildPolicySet indexes compiled policies; names are assumed unique (the loader checks). */
-export function buildPolicySet(policies: readonly LoadedPolicy[]): PolicySet {
+/**
+ * buildPolicySet indexes compiled policies; names are assumed unique and `clusterValues`
+ * already checked against the policies (the loader does both).
+ */
+export function buildPolicySet(
+  policies: readonly LoadedPolicy[],
+  clusterValues: ClusterValues = new Map(),
+): PolicySet {
   const byName = new Map(policies.map((p) => [p.name, p] as const));
   const automatic = policies
     .filter((p) => p.spec.selector !== undefined)
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { byName, automatic, automaticIndex: indexAutomatic(automatic) };
+  return { byName, clusterValues, automatic, automaticIndex: indexAutomatic(automatic) };
 }
 
 function indexAutomatic(automatic: readonly LoadedPolicy[]): AutomaticIndex {

@@ -12,6 +12,12 @@ import { PolicyLoadError, TandemError, type PolicyIssue } from '../errors.ts';
 import { buildPolicySet, compilePolicy, type LoadedPolicy, type PolicySet } from './compile.ts';
 import { createLocator, type DocumentLocator, type SourcePosition } from './positions.ts';
 import { validatePolicyDocument } from './validate.ts';
+import {
+  buildClusterValues,
+  isValuesDocument,
+  readValuesDocument,
+  type ValuesDocument,
+} from './values.ts';
 import { readDocumentValue } from '../yaml-aliases.ts';
 
 /** PolicyLocator finds where a field of a loaded policy is written. */
@@ -43,6 +49,8 @@ export interface PolicyDocument {
 /** ParsedPolicyFile is what one file holds: its policy documents and its issues. */
 export interface ParsedPolicyFile {
   readonly documents: readonly PolicyDocument[];
+  /** values are its PolicyValues documents, checked against the policies once all are read. */
+  readonly values: readonly ValuesDocument[];
   readonly issues: readonly PolicyIssue[];
 }
 
@@ -63,6 +71,7 @@ export function parsePolicyText(file: string, text: string): ParsedPolicyFile {
   // prettyErrors off: messages without the code excerpt, since issues carry the position.
   const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: false });
   const documents: PolicyDocument[] = [];
+  const values: ValuesDocument[] = [];
   const issues: PolicyIssue[] = [];
   for (const document of parsed) {
     if (document.errors.length > 0) {
@@ -84,6 +93,12 @@ export function parsePolicyText(file: string, text: string): ParsedPolicyFile {
     const data = read.value;
     // `---` followed by nothing (or only comments) is an empty document, not a bad policy.
     if (data === null || data === undefined) continue;
+    if (isValuesDocument(data)) {
+      const read = readValuesDocument(file, data, locator);
+      values.push(read.document);
+      issues.push(...read.issues);
+      continue;
+    }
     const validated = validatePolicyDocument(file, data, locator);
     let policy: LoadedPolicy | undefined;
     if (validated.ok) {
@@ -102,7 +117,7 @@ export function parsePolicyText(file: string, text: string): ParsedPolicyFile {
     if (validated.ok || validated.isPolicy)
       documents.push({ name: metadataName(data), locator, policy });
   }
-  return { documents, issues: issues.sort(byPosition) };
+  return { documents, values, issues: issues.sort(byPosition) };
 }
 
 /** byPosition orders one file's issues top to bottom, as an editor shows them. */
@@ -125,10 +140,12 @@ export function buildPolicyDirectory(files: readonly PolicyFileText[]): PolicyDi
   const policies: LoadedPolicy[] = [];
   const locators = new WeakMap<LoadedPolicy, DocumentLocator>();
   const seen = new Map<string, { file: string; line: number }>();
+  const values: ValuesDocument[] = [];
   for (const { file, text } of files) {
     const parsed = parsePolicyText(file, text);
     issues.push(...parsed.issues);
-    if (parsed.documents.length === 0 && parsed.issues.length === 0) {
+    values.push(...parsed.values);
+    if (parsed.documents.length + parsed.values.length === 0 && parsed.issues.length === 0) {
       issues.push({ file, line: 1, column: 1, fieldPath: '', message: NO_POLICY_IN_FILE });
     }
     for (const document of parsed.documents) {
@@ -157,7 +174,15 @@ export function buildPolicyDirectory(files: readonly PolicyFileText[]): PolicyDi
   }
   const locate: PolicyLocator = (policy, fieldPath) =>
     locators.get(policy)?.locateFieldPath(fieldPath) ?? { line: policy.source.line, column: 1 };
-  return { set: buildPolicySet(policies), issues, locate };
+  const byName = new Map(policies.map((p) => [p.name, p] as const));
+  // Values of a policy that is written but broken: its own issues say what is wrong.
+  const checkable = values.map((document) => ({
+    ...document,
+    entries: document.entries.filter((e) => byName.has(e.policy) || !seen.has(e.policy)),
+  }));
+  const cluster = buildClusterValues(checkable, byName);
+  issues.push(...cluster.issues);
+  return { set: buildPolicySet(policies, cluster.values), issues, locate };
 }
 
 /** isPolicyFileName: YAML by extension, and not one of a ConfigMap volume's dot entries. */

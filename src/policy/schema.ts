@@ -32,6 +32,12 @@ export const ParamSchema = Type.Object(
     // rather than the pattern.
     description: Type.Optional(Type.String()),
     example: Type.Optional(Type.String()),
+    // setBy is the most specific level that may set the param, besides the policy's
+    // default: `cluster` (the admin's PolicyValues only), `namespace` (also a namespace
+    // annotation) or `pod` (also the pod's own annotation, the default).
+    setBy: Type.Optional(
+      Type.Union([Type.Literal('cluster'), Type.Literal('namespace'), Type.Literal('pod')]),
+    ),
   },
   { additionalProperties: false },
 );
