@@ -54,6 +54,7 @@ t.test('is synced after the first list, and answers lookups from it', async (t) 
       'pod-security.kubernetes.io/enforce': 'restricted',
       'pod-security.kubernetes.io/enforce-version': 'latest',
     },
+    annotations: {},
     podSecurityLevel: 'restricted',
   });
   t.equal(cache.lookup('default')?.podSecurityLevel, undefined);
@@ -76,6 +77,29 @@ t.test('applies ADDED, MODIFIED and DELETED watch events', async (t) => {
   t.equal(cache.lookup('legacy')?.podSecurityLevel, 'restricted', 'legacy relabelled');
   t.same(routes(server), ['list', 'watch@100'], 'the watch starts at the list');
 });
+
+t.test(
+  "keeps each namespace's param annotations, no other, and follows their changes",
+  async (t) => {
+    const { cache } = await setUp(t, (s) => {
+      s.script('list', { json: 'namespace-list-params.json' });
+      s.script('watch', { events: 'watch-params.ndjson', then: 'hold' });
+    });
+    await cache.start();
+    t.ok(
+      await eventually(
+        () => cache.lookup('shop')?.annotations['greeter.tandem.dev/greeting'] === 'moin',
+      ),
+      'the MODIFIED event is applied',
+    );
+    t.strictSame(
+      cache.lookup('shop')?.annotations,
+      { 'greeter.tandem.dev/greeting': 'moin' },
+      'kubectl last-applied copy and other annotations are not kept',
+    );
+    t.strictSame(cache.lookup('default')?.annotations, {});
+  },
+);
 
 t.test(
   'resumes a dropped watch from the last resourceVersion, and relists after 410 Gone',

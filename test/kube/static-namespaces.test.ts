@@ -15,10 +15,35 @@ t.test('a static directory is synced and adds the name label the apiserver would
       'pod-security.kubernetes.io/enforce': 'baseline',
       'kubernetes.io/metadata.name': 'shop',
     },
+    annotations: {},
     podSecurityLevel: 'baseline',
   });
   t.end();
 });
+
+t.test(
+  'a static directory keeps only the param annotations of a namespace, from either table',
+  (t) => {
+    const directory = staticNamespaces(
+      { shop: { team: 'payments' } },
+      {
+        shop: { 'greeter.tandem.dev/greeting': 'hej', owner: 'payments@example.com' },
+        batch: { 'greeter.tandem.dev/greeting': 'moin' },
+      },
+    );
+    t.strictSame(directory.lookup('shop'), {
+      labels: { team: 'payments', 'kubernetes.io/metadata.name': 'shop' },
+      annotations: { 'greeter.tandem.dev/greeting': 'hej' },
+      podSecurityLevel: undefined,
+    });
+    t.strictSame(directory.lookup('batch'), {
+      labels: { 'kubernetes.io/metadata.name': 'batch' },
+      annotations: { 'greeter.tandem.dev/greeting': 'moin' },
+      podSecurityLevel: undefined,
+    });
+    t.end();
+  },
+);
 
 t.test('a namespace the static table lacks is unknown (undefined)', (t) => {
   t.equal(staticNamespaces({}).lookup('default'), undefined);

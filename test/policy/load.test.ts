@@ -195,7 +195,7 @@ t.test('points at the key of an annotation whose name holds dots and slashes', (
 
 t.test('a file of comments and empty documents holds no policy and no issue', (t) => {
   const result = parsePolicyText('empty.yaml', '# nothing yet\n---\n---\n# still nothing\n');
-  t.same(result, { documents: [], issues: [] });
+  t.same(result, { documents: [], values: [], issues: [] });
   t.end();
 });
 

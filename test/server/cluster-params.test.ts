@@ -1,0 +1,172 @@
+/**
+ * Param values through the real `tandem serve` in cluster mode (issue 11 "set once, by the
+ * admin", issue 12 item 4): a PolicyValues document beside the policies gives every pod
+ * the admin's value, the namespace cache gives each namespace's annotations, and a change
+ * to a namespace's annotation reaches the next review with no restart.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Operation } from 'fast-json-patch';
+import { applyPatch } from '../fixtures/check-pod.ts';
+import { startFakeApiServer, type FakeApiServer } from '../fixtures/kube/fake-apiserver.ts';
+import { sendReview } from '../fixtures/reviews/harness.ts';
+import { reviewFor } from '../fixtures/reviews/reviews.ts';
+import { waitForText } from '../fixtures/serve-process.ts';
+
+// A real `tandem serve` that loads @kubernetes/client-node: tens of seconds when loaded.
+t.setTimeout(180_000);
+
+const BIN = new URL('../../bin/tandem.js', import.meta.url).pathname;
+
+// greeting: the admin's value, a namespace's or the pod's; audience: the admin's alone.
+const GREETER = `apiVersion: tandem.dev/v1alpha1
+kind: SidecarPolicy
+metadata: {name: greeter}
+spec:
+  pattern: sidecar
+  params:
+    greeting: {required: true, pattern: '[a-z]{1,16}'}
+    audience: {default: world, pattern: '[a-z]{1,16}', setBy: cluster}
+  containers:
+    - name: greeter
+      image: registry.example/greeter:1
+      env:
+        - {name: GREETING, value: '{{ params.greeting }}'}
+        - {name: AUDIENCE, value: '{{ params.audience }}'}
+`;
+
+const VALUES = `apiVersion: tandem.dev/v1alpha1
+kind: PolicyValues
+metadata: {name: cluster}
+spec:
+  greeter:
+    greeting: hello
+    audience: everyone
+`;
+
+async function startServe(t: Test, fake: FakeApiServer) {
+  const root = await mkdtemp(join(tmpdir(), 'tandem-params-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const kubeconfig = join(root, 'kubeconfig');
+  await writeFile(kubeconfig, fake.kubeConfig().exportConfig());
+  const policies = join(root, 'policies');
+  await mkdir(policies);
+  await writeFile(join(policies, 'greeter.yaml'), GREETER);
+  await writeFile(join(policies, 'values.yaml'), VALUES);
+  const child = spawn(
+    process.execPath,
+    [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--grace-period', '0'].concat([
+      '--policies',
+      policies,
+    ]),
+    {
+      env: { ...process.env, KUBECONFIG: kubeconfig, HOME: root, XDG_RUNTIME_DIR: root },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = once(child, 'exit');
+  t.teardown(async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+  const port = Number((await waitForText(() => stdout + stderr, /"port":(\d+)/, 60_000))[1]);
+  const certFile = (await waitForText(() => stderr, /certificate: (\S+)/, 30_000))[1] ?? '';
+  const ca = [await readFile(certFile, 'utf8')];
+  await waitForText(() => stdout, /namespace cache synced/, 30_000);
+  return { port, ca };
+}
+
+interface Answer {
+  readonly allowed: boolean;
+  readonly env: Record<string, string>;
+  readonly message: string;
+}
+
+/** greet asks tandem to admit a pod of `namespace` that asks for the greeter. */
+async function greet(
+  server: { port: number; ca: string[] },
+  namespace: string,
+  annotations: Record<string, string> = {},
+): Promise<Answer> {
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      generateName: 'web-',
+      annotations: { 'tandem.dev/inject': 'greeter', ...annotations },
+    },
+    spec: { containers: [{ name: 'web', image: 'registry.example/web:1' }] },
+  };
+  const reply = await sendReview(server, reviewFor(pod, { namespace }));
+  const { response } = JSON.parse(reply.text) as {
+    response: { allowed: boolean; patch?: string; status?: { message: string } };
+  };
+  const patch = JSON.parse(
+    response.patch === undefined ? '[]' : Buffer.from(response.patch, 'base64').toString(),
+  ) as Operation[];
+  const injected = applyPatch(pod as V1Pod, patch);
+  const greeter = injected.spec?.initContainers?.find((c) => c.name === 'greeter');
+  const env = Object.fromEntries((greeter?.env ?? []).map((e) => [e.name, e.value ?? '']));
+  return { allowed: response.allowed, env, message: response.status?.message ?? '' };
+}
+
+t.test(
+  'cluster mode: cluster values, per-namespace values, and a namespace change seen without a restart',
+  async (t) => {
+    const fake = await startFakeApiServer();
+    t.teardown(() => fake.close());
+    fake.script('version', { json: 'version-kind-1.35.json' });
+    fake.script('list', { json: 'namespace-list-params.json' });
+    // No watch scripted yet: the fake answers 503 and tandem retries it with backoff,
+    // so the annotation change below arrives only once the test scripts it.
+    const server = await startServe(t, fake);
+
+    const inDefault = await greet(server, 'default');
+    t.strictSame(
+      inDefault,
+      { allowed: true, env: { GREETING: 'hello', AUDIENCE: 'everyone' }, message: '' },
+      'a pod that only asks gets the cluster values',
+    );
+    const inShop = await greet(server, 'shop');
+    t.strictSame(
+      inShop.env,
+      { GREETING: 'hej', AUDIENCE: 'everyone' },
+      "the namespace's annotation wins over the cluster value",
+    );
+    const own = await greet(server, 'shop', { 'greeter.tandem.dev/greeting': 'hi' });
+    t.strictSame(own.env, { GREETING: 'hi', AUDIENCE: 'everyone' }, "the pod's own wins");
+    const locked = await greet(server, 'shop', { 'greeter.tandem.dev/audience': 'me' });
+    t.strictSame(
+      { allowed: locked.allowed, message: locked.message },
+      {
+        allowed: false,
+        message:
+          'annotation greeter.tandem.dev/audience sets param "audience" of policy "greeter", which only the cluster admin may set (setBy: cluster); remove it from the pod',
+      },
+      'a param only the admin sets is refused to the pod',
+    );
+
+    fake.script('watch', { events: 'watch-params.ndjson', then: 'hold' });
+    let after = inShop;
+    for (let tries = 0; tries < 120 && after.env['GREETING'] !== 'moin'; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      after = await greet(server, 'shop');
+    }
+    t.strictSame(
+      after.env,
+      { GREETING: 'moin', AUDIENCE: 'everyone' },
+      "the namespace's new annotation applies to the next pods, with no restart",
+    );
+  },
+);
