@@ -3,7 +3,7 @@
  * `inject` and `explain` load from the policies directory, and `--namespace-annotations`,
  * the offline stand-in for a namespace's annotations.
  */
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -185,6 +185,25 @@ spec:
       out.stdout,
       `      host="fluentd.logging.svc.cluster.local" (cluster values, ${join(dir, 'values.yaml')}:5)`,
     );
+    // The admin's automatic copy: pods carry only the label, and nothing else.
+    const builtin = await readFile(join(REPO_POLICIES, 'log-forwarder.yaml'), 'utf8');
+    await writeFile(
+      join(dir, 'log-forwarder.yaml'),
+      builtin.replace(
+        /^spec:\n/m,
+        'spec:\n  selector: {matchLabels: {tandem.dev/logs: enabled}}\n',
+      ),
+    );
+    const labelled = `apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {tandem.dev/logs: enabled}}
+spec:
+  containers: [{name: web, image: registry.example/web:1}]
+`;
+    const automatic = runTandem(['explain', '-f', '-', '--policies', dir], labelled);
+    t.equal(automatic.code, 0, automatic.stdout);
+    t.match(automatic.stdout, /\+ log-forwarder: inject \(/);
+    t.match(automatic.stdout, /result: inject log-forwarder\n/);
     t.end();
   },
 );

@@ -10,7 +10,6 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import type { V1Pod } from '@kubernetes/client-node';
 import type { Operation } from 'fast-json-patch';
 import { applyPatch } from '../fixtures/check-pod.ts';
 import { startFakeApiServer, type FakeApiServer } from '../fixtures/kube/fake-apiserver.ts';
@@ -115,7 +114,7 @@ async function greet(
   const patch = JSON.parse(
     response.patch === undefined ? '[]' : Buffer.from(response.patch, 'base64').toString(),
   ) as Operation[];
-  const injected = applyPatch(pod as V1Pod, patch);
+  const injected = applyPatch(pod, patch);
   const greeter = injected.spec?.initContainers?.find((c) => c.name === 'greeter');
   const env = Object.fromEntries((greeter?.env ?? []).map((e) => [e.name, e.value ?? '']));
   return { allowed: response.allowed, env, message: response.status?.message ?? '' };
