@@ -488,9 +488,9 @@ t.test(
     const files = Object.entries(policies.data ?? {}).map(([file, text]) => ({ file, text }));
     const loaded = buildPolicyDirectory(files);
     t.strictSame(loaded.issues, []);
-    const values = loaded.set.clusterValues.get('log-forwarder') ?? new Map();
+    const values = [...(loaded.set.clusterValues.get('log-forwarder')?.entries() ?? [])];
     t.strictSame(
-      [...values].map(([param, value]) => [param, value.value]),
+      values.map(([param, value]) => [param, value.value]),
       [
         ['host', 'fluentd.logging.svc.cluster.local'],
         ['port', '24225'],
