@@ -17,6 +17,7 @@ import { bookPodPorts, checkInjectedContainers, type PortBook } from './containe
 import { resolveMountPath } from './mount-path.ts';
 import { checkPodSecurity } from './pod-security.ts';
 import { quoteValue } from './quote.ts';
+import { createRenderCache } from './render-cache.ts';
 import { withRestrictedDefaults } from './security-defaults.ts';
 import type { InjectionStatus } from './status.ts';
 import type { InjectContext } from './types.ts';
@@ -144,6 +145,31 @@ function securityProblem(
   return `policy "${policyName}" would break namespace "${context.namespace}"'s Pod Security level "${level}":${where} ${first.rule}: ${first.message}`;
 }
 
+/** RenderedContainers is a rendered policy with its containers' defaults filled in. */
+interface RenderedContainers {
+  readonly rendered: RenderedPolicy;
+  readonly inits: readonly V1Container[];
+  readonly sidecars: readonly V1Container[];
+}
+
+// One cache for the process: its entries are keyed by the policy object, so a reload's
+// new policies start afresh, and `tandem inject` over many pods benefits as the webhook does.
+const renderCache = createRenderCache();
+
+/** renderPolicy renders a policy for `scope` and gives its containers their defaults. */
+function renderPolicy(
+  policy: LoadedPolicy,
+  mode: SidecarMode,
+  scope: TemplateScope,
+): RenderedContainers {
+  const rendered = renderTemplate(policy.template, scope) as RenderedPolicy;
+  const inits = (rendered.initContainers ?? []).map(withRestrictedDefaults);
+  const sidecars = (rendered.containers ?? []).map((c) =>
+    withRestrictedDefaults(mode === 'native' ? { ...c, restartPolicy: 'Always' } : c),
+  );
+  return { rendered, inits, sidecars };
+}
+
 /** addPolicy renders one policy into the state, or returns why the pod is denied. */
 function addPolicy(
   state: ComposeState,
@@ -152,11 +178,10 @@ function addPolicy(
 ): string | undefined {
   const { policy, params } = input;
   const { additions, context } = state;
-  const rendered = renderTemplate(policy.template, { ...scope, params }) as RenderedPolicy;
   const mode = effectiveMode(policy, context);
-  const inits = (rendered.initContainers ?? []).map(withRestrictedDefaults);
-  const sidecars = (rendered.containers ?? []).map((c) =>
-    withRestrictedDefaults(mode === 'native' ? { ...c, restartPolicy: 'Always' } : c),
+  const templateScope = { ...scope, params };
+  const { rendered, inits, sidecars } = renderCache.rendered(policy, mode, templateScope, () =>
+    renderPolicy(policy, mode, templateScope),
   );
   const volumes = rendered.volumes ?? [];
   const containers = [...inits, ...sidecars];

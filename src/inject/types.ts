@@ -40,7 +40,10 @@ export interface InjectedPolicy {
 export type InjectResult =
   | {
       readonly outcome: 'patched';
-      /** patch is RFC 6902 against the pod as given. */
+      /**
+       * patch is RFC 6902 against the pod as given. Its values may be shared with other
+       * results (the render cache's frozen containers): serialise or copy, never edit.
+       */
       readonly patch: Operation[];
       readonly injected: readonly InjectedPolicy[];
       readonly warnings: readonly string[];
