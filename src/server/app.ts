@@ -11,7 +11,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import { admitPod, type AdmitEnv } from '../admission/pod.ts';
-import { encodeReview, errored } from '../admission/response.ts';
+import { encodeReviewJson, errored, REVIEW_CONTENT_TYPE } from '../admission/response.ts';
 import { parseReview } from '../admission/review.ts';
 import { answerPipelinedRequests, limitConnections } from './connections.ts';
 import type { RejectedStatus, ServerMetrics } from './metrics.ts';
@@ -209,7 +209,9 @@ export function buildApp(deps: AppDeps) {
     } else {
       deps.logger.info(line, 'admission');
     }
-    return reply.send(encodeReview(apiVersion, review.uid, admission.answer));
+    return reply
+      .type(REVIEW_CONTENT_TYPE)
+      .send(encodeReviewJson(apiVersion, review.uid, admission.answer));
   });
 
   app.get('/healthz', (_request, reply) => reply.send({ alive: true }));

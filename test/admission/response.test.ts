@@ -1,6 +1,13 @@
 import t from 'tap';
 import { isPodCreate } from '../../src/admission/pod.ts';
-import { allowed, denied, encodeReview, errored, patched } from '../../src/admission/response.ts';
+import {
+  allowed,
+  denied,
+  encodeReview,
+  encodeReviewJson,
+  errored,
+  patched,
+} from '../../src/admission/response.ts';
 import { parseReview } from '../../src/admission/review.ts';
 import { reviewFor, plainPod } from '../fixtures/reviews/reviews.ts';
 
@@ -62,3 +69,26 @@ t.test('only a Pod CREATE without a subresource is a pod create', (t) => {
   t.equal(isPodCreate(request({ kind: { group: 'apps', version: 'v1', kind: 'Pod' } })), false);
   t.end();
 });
+
+t.test(
+  'encodeReviewJson writes the same review as encodeReview, in one pass, for every answer shape',
+  (t) => {
+    const ops = [{ op: 'add' as const, path: '/metadata/labels', value: { a: '"</>&\u2028' } }];
+    const answers = [
+      allowed(),
+      allowed({ warnings: ['w "quoted"'] }),
+      denied('no "way"', { warnings: ['w'] }),
+      errored(500, 'bug'),
+      patched(ops, { warnings: ['w'], auditAnnotations: { 'injected-policies': 'x' } }),
+      patched(ops),
+    ];
+    for (const answer of answers) {
+      const text = encodeReviewJson('admission.k8s.io/v1', 'u-"1', answer);
+      t.strictSame(
+        JSON.parse(text),
+        JSON.parse(JSON.stringify(encodeReview('admission.k8s.io/v1', 'u-"1', answer))),
+      );
+    }
+    t.end();
+  },
+);
