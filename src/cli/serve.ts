@@ -3,7 +3,7 @@
  * become WebhookSettings; signals become a drain. The wiring itself is in
  * src/server/webhook.ts.
  */
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import type { SidecarModeSetting } from '../admission/pod.ts';
 import { TandemError } from '../errors.ts';
 import { reportFailure } from './failure.ts';
@@ -187,12 +187,23 @@ function waitForSignal(logger: Logger): Promise<void> {
   });
 }
 
+// Lines are written in batches of LOG_BATCH_BYTES, or every LOG_FLUSH_MS when fewer come:
+// one write(2) per admission line cost about a tenth of a review's CPU on a busy core
+// (a syscall and a thread-pool hand-off each). pino flushes what is left at exit.
+const LOG_BATCH_BYTES = 4096;
+const LOG_FLUSH_MS = 250;
+
+/** logDestination is stdout, written in batches (LOG_BATCH_BYTES, LOG_FLUSH_MS). */
+function logDestination(): DestinationStream {
+  return pino.destination({ dest: 1, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS });
+}
+
 async function serve(values: Values): Promise<number> {
   const level = values['log-level'];
   if (!LOG_LEVELS.includes(level)) {
     throw configError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   }
-  const logger = pino({ level, base: { service: 'tandem' } });
+  const logger = pino({ level, base: { service: 'tandem' } }, logDestination());
   const signal = waitForSignal(logger);
   const cluster = await clusterSide(values, logger);
   const webhook = await startWebhook({
