@@ -71,15 +71,18 @@ export interface ServerSpec {
   readonly nodeArgs: readonly string[];
   readonly port: number;
   readonly pinning: Pinning;
+  /** env is added to the bench's environment, e.g. KUBECONFIG for cluster mode. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 const OUTPUT_KEPT = 8 * 1024;
 const READY_TIMEOUT_MS = 60_000;
 
-function healthy(port: number): Promise<boolean> {
+/** answersOk says whether the server answers `path` with 200. */
+export function answersOk(port: number, path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const req = request(
-      { host: '127.0.0.1', port, path: '/healthz', rejectUnauthorized: false, timeout: 1000 },
+      { host: '127.0.0.1', port, path, rejectUnauthorized: false, timeout: 1000 },
       (res) => {
         res.resume();
         resolve(res.statusCode === 200);
@@ -104,7 +107,10 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
   const [command, args] = spec.pinning.pinned
     ? ['taskset', ['-c', String(spec.pinning.serverCore), process.execPath, ...node]]
     : [process.execPath, node];
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...spec.env },
+  });
   let output = '';
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-OUTPUT_KEPT);
@@ -114,7 +120,7 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${spec.name}: could not start ${command}`);
   const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (!(await healthy(spec.port))) {
+  while (!(await answersOk(spec.port, '/healthz'))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`${spec.name} did not come up:\n${output}`);

@@ -1,6 +1,6 @@
 /**
  * The bench's report: the measurements in markdown tables, the machine they ran on, and
- * each target of issue 5 judged met or missed. The driver prints it and, with --out,
+ * each target of issue 16 judged met or missed, with its figure. The driver prints it and, with --out,
  * writes it to a file (docs/benchmark.md), which the README copies.
  */
 import { cpus, loadavg, release, totalmem } from 'node:os';
@@ -25,7 +25,6 @@ export interface PolicyScale {
   readonly body: string;
   readonly three: number;
   readonly thousand: number;
-  readonly startSeconds: number;
   readonly rss: number;
 }
 
@@ -47,6 +46,12 @@ export interface MemorySample {
   readonly liveHeap: number;
 }
 
+/** Startup is the median time from spawn to `/readyz` 200, in seconds. */
+export interface Startup {
+  readonly builtIn: number;
+  readonly thousand: number;
+}
+
 /** Report is everything one run measured. */
 export interface Report {
   readonly mode: string;
@@ -56,6 +61,7 @@ export interface Report {
   readonly policyScale: PolicyScale | undefined;
   readonly containerScale: ContainerScale | undefined;
   readonly memory: readonly MemorySample[];
+  readonly startup: Startup | undefined;
   readonly profile: string | undefined;
   readonly failures: number;
 }
@@ -113,9 +119,7 @@ function scaleTable(report: Report): string[] {
   }
   const notes: string[] = [];
   if (p !== undefined) {
-    notes.push(
-      `With 1,000 policies the server started in ${fixed(p.startSeconds, 1)} s and held ${fixed(p.rss)} MiB RSS after its runs.`,
-    );
+    notes.push(`With 1,000 policies the server held ${fixed(p.rss)} MiB RSS after its runs.`);
   }
   if (c !== undefined) {
     notes.push(
@@ -139,39 +143,92 @@ function verdict(met: boolean): string {
   return met ? '**met**' : '**missed**';
 }
 
-function targets(report: Report): string[] {
+// The targets of issue 16, each a ratio within one run or an absolute figure.
+const MEDIUM_MIN = 0.8;
+const EVERY_BODY_MIN = 0.7;
+const P99_MAX_MS = 2;
+const RSS_MAX_MIB = 150;
+const POLICY_COST_MAX = 0.05;
+const CONTAINERS_MIN = 0.6;
+const START_BUILT_IN_MAX_S = 1;
+const START_THOUSAND_MAX_S = 3;
+
+const ratioOf = (r: BodyRow): number => r.tandem.reviewsPerSecond / r.baseline.reviewsPerSecond;
+
+function throughputTargets(rows: readonly BodyRow[]): string[] {
   const lines: string[] = [];
-  const medium = report.rows.find(
-    (r) => r.name.startsWith('medium/') && !r.name.endsWith('all-three'),
-  );
+  const medium = rows.find((r) => r.name.startsWith('medium/') && !r.name.endsWith('all-three'));
   if (medium !== undefined) {
-    const ratio = medium.tandem.reviewsPerSecond / medium.baseline.reviewsPerSecond;
+    const ratio = ratioOf(medium);
     lines.push(
-      `- Medium pod at least 80% of the baseline's reviews/s: ${verdict(ratio >= 0.8)} (${percent(ratio)}).`,
+      `- Medium pod at least ${percent(MEDIUM_MIN)} of the baseline's reviews/s, default logging: ${verdict(ratio >= MEDIUM_MIN)} (${percent(ratio)}).`,
     );
   }
-  if (report.rows.length > 0) {
-    const worst = report.rows.reduce((a, b) => (b.tandemLatency.p99 > a.tandemLatency.p99 ? b : a));
-    const rate = worst.tandemLatency.rate;
+  if (rows.length > 0) {
+    const worst = rows.reduce((a, b) => (ratioOf(b) < ratioOf(a) ? b : a));
     lines.push(
-      `- p99 under 2 ms at ${rate} reviews/s on one core, every size: ${verdict(worst.tandemLatency.p99 < 2)} (worst: ${worst.name}, ${fixed(worst.tandemLatency.p99, 2)} ms).`,
+      `- Every body at least ${percent(EVERY_BODY_MIN)} of the baseline: ${verdict(ratioOf(worst) >= EVERY_BODY_MIN)} (worst: ${worst.name}, ${percent(ratioOf(worst))}; ${rows.map((r) => `${r.name} ${percent(ratioOf(r))}`).join(', ')}).`,
     );
   }
-  const last = report.memory.at(-1);
-  const first = report.memory.find((m) => m.reviews > 0);
-  if (last !== undefined && first !== undefined) {
-    const growth = last.liveHeap - first.liveHeap;
-    const rssGrowth = last.rss - first.rss;
-    lines.push(
-      `- RSS under 120 MiB after ${thousands(last.reviews)} reviews: ${verdict(last.rss < 120)} (${fixed(last.rss, 1)} MiB).`,
-      `- Flat from ${thousands(first.reviews)} to ${thousands(last.reviews)} reviews: ${verdict(growth <= FLAT_MIB)} (live heap ${growth >= 0 ? '+' : ''}${fixed(growth, 1)} MiB, ${FLAT_MIB} MiB allowed; RSS ${rssGrowth >= 0 ? '+' : ''}${fixed(rssGrowth, 1)} MiB).`,
-    );
-  }
+  return lines;
+}
+
+// Judged only where the baseline's own p99 in the same run is under the target: above
+// it, the machine's tail is the limit, not tandem's.
+function latencyTarget(rows: readonly BodyRow[]): string[] {
+  if (rows.length === 0) return [];
+  const judged = rows.filter((r) => r.baselineLatency.p99 < P99_MAX_MS);
+  const notJudged = rows.filter((r) => r.baselineLatency.p99 >= P99_MAX_MS);
+  const over = judged.filter((r) => r.tandemLatency.p99 >= P99_MAX_MS);
+  const rate = rows[0]?.tandemLatency.rate ?? Number.NaN;
+  const figures = judged.map((r) => `${r.name} ${fixed(r.tandemLatency.p99, 2)}`).join(', ');
+  const skipped =
+    notJudged.length === 0
+      ? ''
+      : `; not judged where the baseline's own p99 was over ${P99_MAX_MS} ms: ${notJudged.map((r) => `${r.name} (baseline ${fixed(r.baselineLatency.p99, 2)}, tandem ${fixed(r.tandemLatency.p99, 2)})`).join(', ')}`;
+  const status = judged.length === 0 ? '**not judged**' : verdict(over.length === 0);
+  return [
+    `- p99 under ${P99_MAX_MS} ms at ${rate} reviews/s, every body: ${status} (ms: ${figures || 'none'}${skipped}).`,
+  ];
+}
+
+function memoryTargets(memory: readonly MemorySample[]): string[] {
+  const last = memory.at(-1);
+  const first = memory.find((m) => m.reviews > 0);
+  if (last === undefined || first === undefined) return [];
+  const growth = last.liveHeap - first.liveHeap;
+  const rssGrowth = last.rss - first.rss;
+  return [
+    `- RSS under ${RSS_MAX_MIB} MiB after ${thousands(last.reviews)} reviews, cluster mode: ${verdict(last.rss < RSS_MAX_MIB)} (${fixed(last.rss, 1)} MiB).`,
+    `- Flat from ${thousands(first.reviews)} to ${thousands(last.reviews)} reviews: ${verdict(growth <= FLAT_MIB)} (live heap ${growth >= 0 ? '+' : ''}${fixed(growth, 1)} MiB, ${FLAT_MIB} MiB allowed; RSS ${rssGrowth >= 0 ? '+' : ''}${fixed(rssGrowth, 1)} MiB).`,
+  ];
+}
+
+function targets(report: Report): string[] {
+  const lines = [
+    ...throughputTargets(report.rows),
+    ...latencyTarget(report.rows),
+    ...memoryTargets(report.memory),
+  ];
   const p = report.policyScale;
   if (p !== undefined) {
     const cost = 1 - p.thousand / p.three;
     lines.push(
-      `- 1,000 policies cost at most 10% of reviews/s: ${verdict(cost <= 0.1)} (${fixed(cost * 100, 1)}%).`,
+      `- 1,000 policies cost at most ${percent(POLICY_COST_MAX)} of reviews/s against 3: ${verdict(cost <= POLICY_COST_MAX)} (${fixed(cost * 100, 1)}%).`,
+    );
+  }
+  const c = report.containerScale;
+  if (c !== undefined) {
+    const ratio = c.tandem.reviewsPerSecond / c.baseline.reviewsPerSecond;
+    lines.push(
+      `- 50-container pod at least ${percent(CONTAINERS_MIN)} of the baseline on the same body: ${verdict(ratio >= CONTAINERS_MIN)} (${percent(ratio)}).`,
+    );
+  }
+  const s = report.startup;
+  if (s !== undefined) {
+    lines.push(
+      `- \`tandem serve\` ready in under ${START_BUILT_IN_MAX_S} s with the built-in policies: ${verdict(s.builtIn < START_BUILT_IN_MAX_S)} (${fixed(s.builtIn, 2)} s).`,
+      `- Ready in under ${START_THOUSAND_MAX_S} s with 1,000 policies: ${verdict(s.thousand < START_THOUSAND_MAX_S)} (${fixed(s.thousand, 2)} s).`,
     );
   }
   return lines;
@@ -194,11 +251,11 @@ export function formatReport(report: Report, rate: number): string {
     '',
     ...scaleTable(report),
     '',
-    '### Memory: a fresh server, medium body, flat out',
+    '### Memory: a fresh server in cluster mode, medium body, flat out',
     '',
     ...memoryTable(report.memory),
     '',
-    '### Targets (issue 5)',
+    '### Targets (issue 16)',
     '',
     ...targets(report),
   ];

@@ -12,7 +12,6 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -54,7 +53,10 @@ import {
   type MemorySample,
   type PolicyScale,
   type Report,
+  type Startup,
 } from './report.ts';
+import { medianSecondsToReady } from './startup.ts';
+import { startFakeApiServer } from '../test/fixtures/kube/fake-apiserver.ts';
 
 const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -152,37 +154,46 @@ interface Bench {
   failures: number;
 }
 
-async function startTandem(
-  bench: Bench,
-  options: { name: string; policies: string; nodeFlags?: readonly string[] },
-): Promise<ServerProcess> {
+/** TandemOptions says which tandem to start; `kubeconfig` runs it in cluster mode. */
+interface TandemOptions {
+  readonly name: string;
+  readonly policies: string;
+  readonly nodeFlags?: readonly string[];
+  readonly kubeconfig?: string;
+}
+
+// The default log level (info): the targets of issue 16 hold with one line per admission.
+function tandemArgs(bench: Bench, options: TandemOptions, port: number): string[] {
+  return [
+    ...bench.settings.nodeFlags,
+    ...(options.nodeFlags ?? []),
+    join(REPO, 'bin', 'tandem.js'),
+    'serve',
+    ...(options.kubeconfig === undefined ? ['--no-cluster'] : []),
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--tls-cert',
+    bench.tls.certFile,
+    '--tls-key',
+    bench.tls.keyFile,
+    '--policies',
+    options.policies,
+    // Exit at once on SIGTERM: nothing is in flight when the bench stops a server.
+    '--grace-period',
+    '0',
+  ];
+}
+
+async function startTandem(bench: Bench, options: TandemOptions): Promise<ServerProcess> {
   const port = await freePort();
   const server = await startServer({
     name: options.name,
     pinning: bench.pinning,
     port,
-    nodeArgs: [
-      ...bench.settings.nodeFlags,
-      ...(options.nodeFlags ?? []),
-      join(REPO, 'bin', 'tandem.js'),
-      'serve',
-      '--no-cluster',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--tls-cert',
-      bench.tls.certFile,
-      '--tls-key',
-      bench.tls.keyFile,
-      '--policies',
-      options.policies,
-      '--log-level',
-      'warn',
-      // Exit at once on SIGTERM: nothing is in flight when the bench stops a server.
-      '--grace-period',
-      '0',
-    ],
+    nodeArgs: tandemArgs(bench, options, port),
+    ...(options.kubeconfig === undefined ? {} : { env: { KUBECONFIG: options.kubeconfig } }),
   });
   bench.servers.add(server);
   return server;
@@ -295,9 +306,7 @@ async function measurePolicyScale(bench: Bench, three: ServerProcess): Promise<P
   const text = JSON.stringify(body.review);
   const dir = await writeManyPolicies(join(REPO, 'policies'), 1000);
   progress('1,000 policies: starting');
-  const started = performance.now();
   const thousand = await startTandem(bench, { name: 'tandem-1000', policies: dir });
-  const startSeconds = (performance.now() - started) / 1000;
   progress('1,000 policies: saturation');
   const [withThree, withThousand] = pair(await compare(bench, [three, thousand], text));
   const rss = rssMiB(thousand.pid);
@@ -307,7 +316,6 @@ async function measurePolicyScale(bench: Bench, three: ServerProcess): Promise<P
     body: body.name,
     three: withThree.reviewsPerSecond,
     thousand: withThousand.reviewsPerSecond,
-    startSeconds,
     rss,
   };
 }
@@ -350,10 +358,12 @@ async function liveHeapMiB(server: ServerProcess): Promise<number> {
  * its RSS and its live heap after a full GC (the probe in heap-probe.ts).
  */
 async function measureMemory(bench: Bench): Promise<MemorySample[]> {
+  const cluster = await startCluster(bench);
   const server = await startTandem(bench, {
     name: 'tandem-memory',
     policies: join(REPO, 'policies'),
     nodeFlags: ['--expose-gc', '--import', join(REPO, 'bench', 'heap-probe.ts')],
+    kubeconfig: cluster.kubeconfig,
   });
   const text = JSON.stringify(singlePolicyBody('medium').review);
   const sample = async (reviews: number): Promise<MemorySample> => {
@@ -370,7 +380,46 @@ async function measureMemory(bench: Bench): Promise<MemorySample[]> {
     samples.push(await sample(sent));
   }
   await stopServer(bench, server);
+  await cluster.close();
   return samples;
+}
+
+/**
+ * startCluster starts the tests' fake apiserver (version 1.35, three namespaces, a watch
+ * that stays open) and writes a kubeconfig for it: tandem then runs in cluster mode, with
+ * @kubernetes/client-node loaded and its namespace watch open, as in a cluster.
+ */
+async function startCluster(
+  bench: Bench,
+): Promise<{ kubeconfig: string; close: () => Promise<void> }> {
+  const fake = await startFakeApiServer();
+  fake.script('version', { json: 'version-kind-1.35.json' });
+  fake.script('list', { json: 'namespace-list.json' });
+  fake.script('watch', { events: 'watch-none.ndjson', then: 'hold' });
+  const kubeconfig = join(bench.workDir, 'kubeconfig');
+  await writeFile(kubeconfig, fake.kubeConfig().exportConfig());
+  return { kubeconfig, close: () => fake.close() };
+}
+
+/**
+ * measureStartup times `tandem serve` from spawn to `/readyz` 200, with the built-in
+ * policies and with 1,000, three starts each (one in --quick), median kept.
+ */
+async function measureStartup(bench: Bench): Promise<Startup> {
+  const times = bench.settings.mode === 'quick' ? 1 : 3;
+  const time = async (policies: string): Promise<number> =>
+    medianSecondsToReady(async () => {
+      const port = await freePort();
+      const options = { name: 'tandem-startup', policies };
+      return { nodeArgs: tandemArgs(bench, options, port), port, pinning: bench.pinning };
+    }, times);
+  progress('start-up: built-in policies');
+  const builtIn = await time(join(REPO, 'policies'));
+  progress('start-up: 1,000 policies');
+  const dir = await writeManyPolicies(join(REPO, 'policies'), 1000);
+  const thousand = await time(dir);
+  await rm(dir, { recursive: true, force: true });
+  return { builtIn, thousand };
 }
 
 /** profileTandem runs a fresh server under --cpu-prof at saturation and summarises it. */
@@ -453,6 +502,7 @@ async function measureAll(bench: Bench, profile: boolean): Promise<Report> {
   await stopServer(bench, tandem);
   await stopServer(bench, baseline);
   const memory = await measureMemory(bench);
+  const startup = await measureStartup(bench);
   return {
     mode: describe(bench.settings, bench.pinning),
     pinning: bench.pinning,
@@ -461,6 +511,7 @@ async function measureAll(bench: Bench, profile: boolean): Promise<Report> {
     policyScale,
     containerScale,
     memory,
+    startup,
     profile: profile ? await profileTandem(bench) : undefined,
     failures: bench.failures,
   };
