@@ -270,3 +270,32 @@ export function formatReport(report: Report, rate: number): string {
   }
   return `${sections.join('\n')}\n`;
 }
+
+/** formatMemoryReport renders a --memory-only run: memory in cluster mode, start-up. */
+export function formatMemoryReport(memory: readonly MemorySample[], startup: Startup): string {
+  const load = loadAverage()
+    .map((n) => n.toFixed(2))
+    .join(', ');
+  const report: Report = {
+    mode: 'memory only',
+    pinning: { pinned: false, serverCore: 0, clientCore: 0, why: '' },
+    loadAtStart: [],
+    rows: [],
+    policyScale: undefined,
+    containerScale: undefined,
+    memory,
+    startup,
+    profile: undefined,
+    failures: 0,
+  };
+  return [
+    '### Memory: a fresh server in cluster mode, medium body, flat out',
+    '',
+    `Machine: ${machine()}. Load average at the end: ${load}.`,
+    '',
+    ...memoryTable(memory),
+    '',
+    ...targets(report),
+    '',
+  ].join('\n');
+}

@@ -4,7 +4,8 @@
  * rate, RSS; then 1,000 loaded policies, a 50-container pod, RSS over 100,000 reviews
  * on a fresh server and, with --profile, a CPU profile of the hot path.
  *
- *   node bench/run.ts [--quick] [--profile] [--availability-only] [--hostile-only] [--out FILE]
+ *   node bench/run.ts [--quick] [--profile] [--availability-only] [--hostile-only]
+ *                     [--memory-only] [--out FILE]
  *
  * Every load is bounded by a duration or a count, and every child is stopped by its pid
  * when the run ends or fails.
@@ -46,6 +47,7 @@ import {
 } from './processes.ts';
 import { formatSummary, summariseProfile } from './profile.ts';
 import {
+  formatMemoryReport,
   formatReport,
   loadAverage,
   type BodyRow,
@@ -559,6 +561,8 @@ async function main(): Promise<number> {
       'node-flags': { type: 'string', default: '' },
       // Only the availability section (flood, drain): a minute instead of several.
       'availability-only': { type: 'boolean', default: false },
+      // Only memory (cluster mode) and start-up: what the Deployment's resources follow.
+      'memory-only': { type: 'boolean', default: false },
     },
   });
   const nodeFlags = values['node-flags'].split(' ').filter((flag) => flag !== '');
@@ -575,6 +579,12 @@ async function main(): Promise<number> {
     failures: 0,
   };
   try {
+    if (values['memory-only']) {
+      const report = formatMemoryReport(await measureMemory(bench), await measureStartup(bench));
+      process.stdout.write(report);
+      if (values.out !== undefined) await writeFile(values.out, report);
+      return bench.failures > 0 ? 1 : 0;
+    }
     const hostileOnly = values['hostile-only'];
     const availabilityOnly = values['availability-only'];
     const availability = hostileOnly ? '' : (await measureAvailability(bench)).join('\n') + '\n';
