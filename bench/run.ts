@@ -343,14 +343,18 @@ async function measureContainerScale(
   };
 }
 
-/** liveHeapMiB asks the heap probe for the heap in use after a full GC, in MiB. */
-async function liveHeapMiB(server: ServerProcess): Promise<number> {
-  const before = server.output().length;
+/**
+ * liveHeapMiB asks the heap probe for the heap in use after a full GC, in MiB: the
+ * `probe`-th answer, found by its count, since the kept output is a window that the
+ * server's log lines move along.
+ */
+async function liveHeapMiB(server: ServerProcess, probe: number): Promise<number> {
   process.kill(server.pid, 'SIGUSR2');
-  for (let tries = 0; tries < 50; tries += 1) {
+  const line = new RegExp(`\\{"heapProbe":\\{"probe":${probe},"heapUsed":(\\d+)`);
+  for (let tries = 0; tries < 100; tries += 1) {
     await sleep(50);
-    const line = /\{"heapProbe":\{"heapUsed":(\d+)/.exec(server.output().slice(before));
-    if (line?.[1] !== undefined) return Number(line[1]) / 1024 ** 2;
+    const found = line.exec(server.output());
+    if (found?.[1] !== undefined) return Number(found[1]) / 1024 ** 2;
   }
   return Number.NaN;
 }
@@ -368,10 +372,12 @@ async function measureMemory(bench: Bench): Promise<MemorySample[]> {
     kubeconfig: cluster.kubeconfig,
   });
   const text = JSON.stringify(singlePolicyBody('medium').review);
+  let probes = 0;
   const sample = async (reviews: number): Promise<MemorySample> => {
     // RSS first: the probe's GC would shrink it.
     const rss = rssMiB(server.pid);
-    return { reviews, rss, liveHeap: await liveHeapMiB(server) };
+    probes += 1;
+    return { reviews, rss, liveHeap: await liveHeapMiB(server, probes) };
   };
   const samples: MemorySample[] = [await sample(0)];
   let sent = 0;
