@@ -7,7 +7,7 @@
  * that mutated one would throw, not leak one pod's additions into another's.
  */
 import type { LoadedPolicy, SidecarMode } from '../policy/compile.ts';
-import type { TemplateNode, TemplateRef, TemplateScope } from '../policy/template.ts';
+import type { TemplateItem, TemplateNode, TemplateRef, TemplateScope } from '../policy/template.ts';
 
 /**
  * RENDER_CACHE_ENTRIES bounds the cache. An entry is what one policy renders to, a few KB;
@@ -16,7 +16,7 @@ import type { TemplateNode, TemplateRef, TemplateScope } from '../policy/templat
  */
 export const RENDER_CACHE_ENTRIES = 1024;
 
-/** RenderCache keeps rendered policies, least recently used out first. */
+/** RenderCache keeps rendered policies, oldest out first. */
 export interface RenderCache {
   /** rendered returns the cached value for these inputs, or builds, freezes and keeps it. */
   rendered<T>(policy: LoadedPolicy, mode: SidecarMode, scope: TemplateScope, build: () => T): T;
@@ -41,7 +41,8 @@ function policyId(policy: LoadedPolicy): number {
 
 const referencesOf = new WeakMap<TemplateNode, readonly TemplateRef[]>();
 
-function collectReferences(node: TemplateNode, into: Map<string, TemplateRef>): void {
+// A conditional's param decides which branch renders, so it is a reference like any other.
+function collectReferences(node: TemplateItem, into: Map<string, TemplateRef>): void {
   switch (node.type) {
     case 'scalar':
       return;
@@ -55,6 +56,12 @@ function collectReferences(node: TemplateNode, into: Map<string, TemplateRef>): 
       return;
     case 'object':
       for (const [, child] of node.entries) collectReferences(child, into);
+      return;
+    case 'when': {
+      const ref: TemplateRef = { kind: 'param', name: node.param };
+      into.set(JSON.stringify(ref), ref);
+      for (const item of [...node.then, ...node.otherwise]) collectReferences(item, into);
+    }
   }
 }
 
@@ -70,8 +77,8 @@ export function templateReferences(node: TemplateNode): readonly TemplateRef[] {
   return refs;
 }
 
-// undefined and '' render alike, but are kept apart in the key all the same: the key
-// must never be the same for two inputs a later change to rendering could tell apart.
+// An absent value and '' render alike, but are kept apart in the key all the same: the
+// key must never be the same for two inputs a later change to rendering could tell apart.
 function referencedValue(ref: TemplateRef, scope: TemplateScope): string | null {
   let value: string | undefined;
   switch (ref.kind) {
@@ -95,11 +102,16 @@ function referencedValue(ref: TemplateRef, scope: TemplateScope): string | null 
 
 /**
  * renderKey is the policy, the mode and the value of every reference the template makes,
- * in the template's order; JSON keeps values that hold separators apart.
+ * in the template's order. Each value is prefixed by its length, so values holding any
+ * separator stay apart, and an absent value (`-`) differs from an empty one (`0:`).
  */
 export function renderKey(policy: LoadedPolicy, mode: SidecarMode, scope: TemplateScope): string {
-  const values = templateReferences(policy.template).map((ref) => referencedValue(ref, scope));
-  return `${policyId(policy)} ${mode} ${JSON.stringify(values)}`;
+  let key = `${policyId(policy)} ${mode}`;
+  for (const ref of templateReferences(policy.template)) {
+    const value = referencedValue(ref, scope);
+    key += value === null ? ' -' : ` ${value.length}:${value}`;
+  }
+  return key;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -116,15 +128,12 @@ export function createRenderCache(limit: number = RENDER_CACHE_ENTRIES): RenderC
   return {
     rendered<T>(policy: LoadedPolicy, mode: SidecarMode, scope: TemplateScope, build: () => T): T {
       const key = renderKey(policy, mode, scope);
-      if (entries.has(key)) {
-        const hit = entries.get(key) as T;
-        // Re-inserted, so the Map's order is least recently used first.
-        entries.delete(key);
-        entries.set(key, hit);
-        return hit;
-      }
+      const hit = entries.get(key);
+      if (hit !== undefined) return hit as T;
       const built = deepFreeze(build());
       entries.set(key, built);
+      // Oldest first out, not least recently used: re-inserting on every hit cost as much
+      // as the rendering it saved, and a Deployment's entry comes back at once if dropped.
       if (entries.size > limit) {
         const oldest = entries.keys().next();
         if (oldest.done !== true) entries.delete(oldest.value);

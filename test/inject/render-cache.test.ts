@@ -17,10 +17,15 @@ spec:
   params:
     a: {default: "x", pattern: '[a-z0-9",:]{0,4}'}
     b: {default: "", pattern: '[a-z0-9",:]{0,4}'}
+    c: {default: "off", pattern: 'on|off'}
   containers:
     - name: echo
       image: registry.example/echo:1
-      args: ['{{ params.a }}{{ params.b }}', '{{ pod.namespace }}/{{ pod.name }}']
+      args:
+        - '{{ params.a }}{{ params.b }}'
+        - '{{ pod.namespace }}/{{ pod.name }}'
+        - $if: {param: c, equals: "on"}
+          $then: [--c]
       env:
         - {name: APP, value: "{{ pod.labels['app'] }}"}
         - {name: TEAM, value: "{{ pod.annotations['example.com/team'] }}"}
@@ -38,6 +43,7 @@ const optional = fc.option(value, { nil: undefined });
 interface Inputs {
   readonly a: string | undefined;
   readonly b: string | undefined;
+  readonly c: string | undefined;
   readonly name: string;
   readonly namespace: string;
   readonly app: string | undefined;
@@ -48,6 +54,7 @@ interface Inputs {
 const inputs: fc.Arbitrary<Inputs> = fc.record({
   a: optional,
   b: optional,
+  c: fc.option(fc.constantFrom('on', 'off'), { nil: undefined }),
   name: fc.constantFrom('web-1', 'web-2'),
   namespace: fc.constantFrom('default', 'shop'),
   app: optional,
@@ -64,6 +71,7 @@ function podFor(given: Inputs): V1Pod {
   const annotations: Record<string, string> = { 'tandem.dev/inject': 'echo' };
   set(annotations, 'echo.tandem.dev/a', given.a);
   set(annotations, 'echo.tandem.dev/b', given.b);
+  set(annotations, 'echo.tandem.dev/c', given.c);
   set(annotations, 'example.com/team', given.team);
   const labels: Record<string, string> = {};
   set(labels, 'app', given.app);
@@ -140,6 +148,11 @@ t.test('the render cache key holds only what the template references', (t) => {
     'an empty label and no label stay apart',
   );
   t.not(
+    renderKey(policy, 'native', scope({ a: 'x', c: 'on' })),
+    renderKey(policy, 'native', scope({ a: 'x', c: 'off' })),
+    "a conditional's param is part of the key",
+  );
+  t.not(
     renderKey(policy, 'native', scope({ a: 'x' })),
     renderKey(only(REFERENCING), 'native', scope({ a: 'x' })),
     'a reloaded policy (a new object) never meets its old renderings',
@@ -147,7 +160,7 @@ t.test('the render cache key holds only what the template references', (t) => {
   t.end();
 });
 
-t.test('the render cache holds at most its bound, dropping the least recently used', (t) => {
+t.test('the render cache holds at most its bound, dropping the oldest entry', (t) => {
   const policy = only(REFERENCING);
   const cache = createRenderCache(2);
   const built: string[] = [];
@@ -160,9 +173,9 @@ t.test('the render cache holds at most its bound, dropping the least recently us
   render('b');
   render('a');
   render('c');
-  render('a');
   render('b');
-  t.strictSame(built, ['a', 'b', 'c', 'b'], '"b" was the least recently used when "c" came');
+  render('a');
+  t.strictSame(built, ['a', 'b', 'c', 'a'], '"a" was the oldest when "c" came');
   t.strictSame(cache.size, 2);
   t.end();
 });
