@@ -21,6 +21,24 @@ export const PARAM_ANNOTATION_SUFFIX = '.tandem.dev/';
 /** OPT_OUT_VALUES are the values of INJECT_ANNOTATION that turn automatic injection off. */
 export const OPT_OUT_VALUES: ReadonlySet<string> = new Set(['false', 'none']);
 
+/**
+ * NAMESPACE_INJECTION_LABEL on a namespace: `enabled` turns on the policies with
+ * `namespaceInjection: true` for every pod in it (Istio's `istio-injection`); `disabled`
+ * keeps the whole namespace away from tandem (the webhook's namespaceSelector).
+ */
+export const NAMESPACE_INJECTION_LABEL = 'tandem.dev/injection';
+
+/** NAMESPACE_INJECTION_ENABLED and _DISABLED are the values of NAMESPACE_INJECTION_LABEL. */
+export const NAMESPACE_INJECTION_ENABLED = 'enabled';
+export const NAMESPACE_INJECTION_DISABLED = 'disabled';
+
+/**
+ * INJECT_LABEL on a pod, `false` or `none`, opts it out of automatic policies as the
+ * annotation does; a label, as Istio's `sidecar.istio.io/inject`, so that the webhook's
+ * objectSelector can leave the pod out without a call.
+ */
+export const INJECT_LABEL = 'tandem.dev/inject';
+
 /** paramAnnotationKey is the annotation a pod's author sets to give `param` to `policy`. */
 export function paramAnnotationKey(policy: string, param: string): string {
   return `${policy}${PARAM_ANNOTATION_SUFFIX}${param}`;

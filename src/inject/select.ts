@@ -3,8 +3,15 @@
  * in `tandem.dev/inject`, in order, then the automatic ones whose selector matches, unless
  * the pod opts out. Policies already recorded in the status annotation are left out.
  */
-import { INJECT_ANNOTATION, OPT_OUT_VALUES, STATUS_ANNOTATION } from '../annotations.ts';
-import type { LoadedPolicy, PolicySet } from '../policy/compile.ts';
+import {
+  INJECT_ANNOTATION,
+  INJECT_LABEL,
+  NAMESPACE_INJECTION_ENABLED,
+  NAMESPACE_INJECTION_LABEL,
+  OPT_OUT_VALUES,
+  STATUS_ANNOTATION,
+} from '../annotations.ts';
+import { isAutomatic, type LoadedPolicy, type PolicySet } from '../policy/compile.ts';
 import { quoteValue } from './quote.ts';
 import { describeSelector, matchesSelector } from './selector.ts';
 import type { InjectionStatus } from './status.ts';
@@ -123,39 +130,24 @@ export function selectPolicies(
   // Without explain, a policy that cannot match records nothing, so only the candidates
   // the pod's labels point at need trying.
   const automatic = explainAll ? policies.automatic : automaticCandidates(policies, input.labels);
+  const optOut = optOutSource(request.optOut, input.labels);
   for (const policy of automatic) {
     if (requested.has(policy.name)) continue;
-    const selector = policy.spec.selector;
-    if (selector === undefined) continue;
-    if (request.optOut) {
-      if (explainAll) decisions.push(skip(policy, `the pod opts out with ${INJECT_ANNOTATION}`));
+    if (optOut !== undefined) {
+      if (explainAll) decisions.push(skip(policy, `the pod opts out with ${optOut}`));
       continue;
     }
-    if (!matchesSelector(selector, input.labels)) {
-      if (explainAll) {
-        decisions.push(
-          skip(policy, `selector ${describeSelector(selector)} does not match the pod's labels`),
-        );
-      }
+    const automaticMatch = matchAutomatic(policy, input.labels, context);
+    if (!automaticMatch.ok) {
+      if (explainAll) decisions.push(skip(policy, automaticMatch.why));
       continue;
     }
-    if (!namespaceAllows(policy, context)) {
-      if (explainAll) {
-        decisions.push(
-          skip(
-            policy,
-            `namespace ${quoteValue(context.namespace)} is outside its namespaceSelector`,
-          ),
-        );
-      }
-      continue;
-    }
-    consider(policy, 'selector', `selector ${describeSelector(selector)} matches the pod's labels`);
+    consider(policy, automaticMatch.reason, automaticMatch.why);
   }
 
   if (explainAll) {
     for (const policy of policies.byName.values()) {
-      if (requested.has(policy.name) || policy.spec.selector !== undefined) continue;
+      if (requested.has(policy.name) || isAutomatic(policy)) continue;
       decisions.push(skip(policy, `not requested in ${INJECT_ANNOTATION} and has no selector`));
     }
   }
@@ -181,6 +173,65 @@ export function automaticCandidates(
     candidates.sort((a, b) => (rank.get(a) ?? 0) - (rank.get(b) ?? 0));
   }
   return candidates;
+}
+
+/** optOutSource names what opts the pod out of automatic policies, if anything does. */
+function optOutSource(
+  annotationOptOut: boolean,
+  labels: Readonly<Record<string, string>>,
+): string | undefined {
+  if (annotationOptOut) return INJECT_ANNOTATION;
+  const label = labels[INJECT_LABEL];
+  // Exact values, as the webhook's objectSelector compares them.
+  if (label !== undefined && OPT_OUT_VALUES.has(label)) return `label ${INJECT_LABEL}=${label}`;
+  return undefined;
+}
+
+type AutomaticMatch =
+  | { readonly ok: true; readonly reason: SelectionReason; readonly why: string }
+  | { readonly ok: false; readonly why: string };
+
+/**
+ * matchAutomatic tells whether an automatic policy wants the pod: its namespace turned
+ * it on (namespaceInjection), its selector matches the pod's labels, and its
+ * namespaceSelector allows the namespace; each must hold where the policy has it.
+ */
+function matchAutomatic(
+  policy: LoadedPolicy,
+  labels: Readonly<Record<string, string>>,
+  context: InjectContext,
+): AutomaticMatch {
+  const { selector, namespaceInjection } = policy.spec;
+  const why: string[] = [];
+  if (namespaceInjection === true) {
+    const value = context.namespaceLabels[NAMESPACE_INJECTION_LABEL];
+    if (value !== NAMESPACE_INJECTION_ENABLED) {
+      return {
+        ok: false,
+        why: `namespace ${quoteValue(context.namespace)} is not labelled ${NAMESPACE_INJECTION_LABEL}=${NAMESPACE_INJECTION_ENABLED}`,
+      };
+    }
+    why.push(
+      `namespace ${quoteValue(context.namespace)} is labelled ${NAMESPACE_INJECTION_LABEL}=${NAMESPACE_INJECTION_ENABLED}`,
+    );
+  }
+  if (selector !== undefined) {
+    if (!matchesSelector(selector, labels)) {
+      return {
+        ok: false,
+        why: `selector ${describeSelector(selector)} does not match the pod's labels`,
+      };
+    }
+    why.push(`selector ${describeSelector(selector)} matches the pod's labels`);
+  }
+  if (!namespaceAllows(policy, context)) {
+    return {
+      ok: false,
+      why: `namespace ${quoteValue(context.namespace)} is outside its namespaceSelector`,
+    };
+  }
+  const reason: SelectionReason = namespaceInjection === true ? 'namespace' : 'selector';
+  return { ok: true, reason, why: why.join(', and ') };
 }
 
 function skip(policy: LoadedPolicy, reason: string): PolicyDecision {

@@ -34,7 +34,7 @@ function isStatusEntry(value: unknown): value is StatusEntry {
     isJsonObject(value) &&
     typeof value.name === 'string' &&
     typeof value.hash === 'string' &&
-    (value.reason === 'annotation' || value.reason === 'selector')
+    (value.reason === 'annotation' || value.reason === 'selector' || value.reason === 'namespace')
   );
 }
 

@@ -26,8 +26,11 @@ export interface InjectContext {
   readonly podSecurityLevel?: PodSecurityLevel | undefined;
 }
 
-/** SelectionReason says why a policy applies to a pod. */
-export type SelectionReason = 'annotation' | 'selector';
+/**
+ * SelectionReason says why a policy applies to a pod: requested in the annotation, picked
+ * by its selector, or turned on for the pod's namespace by its injection label.
+ */
+export type SelectionReason = 'annotation' | 'selector' | 'namespace';
 
 /** InjectedPolicy is one policy the engine injected. */
 export interface InjectedPolicy {

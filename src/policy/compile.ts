@@ -93,7 +93,10 @@ export interface PolicySet {
   readonly byName: ReadonlyMap<string, LoadedPolicy>;
   /** clusterValues are the params the admin set once for every pod (PolicyValues documents). */
   readonly clusterValues: ClusterValues;
-  /** automatic holds the policies with a `selector`, sorted by name (SPEC §3 rule 1). */
+  /**
+   * automatic holds the policies with a `selector` or `namespaceInjection`, sorted by
+   * name (SPEC §3 rule 1).
+   */
   readonly automatic: readonly LoadedPolicy[];
   readonly automaticIndex: AutomaticIndex;
 }
@@ -235,6 +238,7 @@ export function compilePolicy(document: SidecarPolicy, source: PolicySource): Co
   const problems: TemplateProblem[] = [];
   const params = compileParams(spec, problems);
   checkSelector(spec.selector, 'spec.selector', problems);
+  checkSelector(spec.namespaceSelector, 'spec.namespaceSelector', problems);
   for (const key of Object.keys(spec.podAnnotations ?? {})) {
     if (!QUALIFIED_NAME.test(key) || key.startsWith('tandem.dev/')) {
       problems.push({
@@ -409,6 +413,11 @@ function findReference(spec: PolicySpec, name: string): string {
   return search(injectableContent(spec), 'spec') ?? 'spec';
 }
 
+/** isAutomatic: the policy applies without being requested, by pod labels or by namespace. */
+export function isAutomatic(policy: LoadedPolicy): boolean {
+  return policy.spec.selector !== undefined || policy.spec.namespaceInjection === true;
+}
+
 /**
  * buildPolicySet indexes compiled policies; names are assumed unique and `clusterValues`
  * already checked against the policies (the loader does both).
@@ -419,7 +428,7 @@ export function buildPolicySet(
 ): PolicySet {
   const byName = new Map(policies.map((p) => [p.name, p] as const));
   const automatic = policies
-    .filter((p) => p.spec.selector !== undefined)
+    .filter((p) => isAutomatic(p))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { byName, clusterValues, automatic, automaticIndex: indexAutomatic(automatic) };
 }

@@ -95,6 +95,9 @@ export const PolicySpecSchema = Type.Object(
     description: Type.Optional(Type.String()),
     selector: Type.Optional(LabelSelectorSchema),
     namespaceSelector: Type.Optional(LabelSelectorSchema),
+    // true: injected into every pod of a namespace labelled `tandem.dev/injection: enabled`
+    // (Istio's `istio-injection=enabled`), narrowed by `selector` when there is one.
+    namespaceInjection: Type.Optional(Type.Boolean()),
     sidecarMode: Type.Optional(Type.Union([Type.Literal('native'), Type.Literal('classic')])),
     // A hostNetwork pod's containers listen on the node's own interfaces, so a policy's
     // ports would clash with the node's and with every other such pod on it: a policy
