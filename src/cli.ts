@@ -30,6 +30,10 @@ export const VERBS: Record<string, { summary: string; load: () => Promise<VerbMo
     summary: "run policy test cases: each input's expected injection or denial",
     load: () => import('./cli/test.ts'),
   },
+  webhook: {
+    summary: 'print the webhook configuration the policies need',
+    load: () => import('./cli/webhook.ts'),
+  },
 };
 
 /**

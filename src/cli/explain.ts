@@ -1,24 +1,39 @@
 /**
  * `tandem explain -f FILE`: for each pod in the manifests, which policies apply and why,
- * and which do not and why not — the answer to "why was my pod injected?".
+ * and which do not and why not — the answer to "why was my pod injected?". It also says
+ * when the API server would not send the pod to tandem at all (the webhook
+ * configuration derived from the policies, or the one given with --webhook).
  */
-import { explainPod } from '../inject/engine.ts';
-import type { Explanation } from '../inject/engine.ts';
+import { explainPod, type Explanation } from '../inject/engine.ts';
 import type { ParamSource } from '../inject/params.ts';
 import { quoteValue } from '../inject/quote.ts';
 import { workloadName } from '../inject/workloads.ts';
+import type { PolicySet } from '../policy/compile.ts';
+import { readWebhookFile } from '../webhook/config-file.ts';
+import { DEFAULT_EXCLUDED_NAMESPACES, deriveWebhooks } from '../webhook/derive.ts';
+import { whoSends, type Sending, type WebhookView } from '../webhook/evaluate.ts';
 import { documentWorkloads } from './document-workloads.ts';
+import type { FlagTable } from './flags.ts';
 import { OFFLINE_FLAGS, offlineContext, runOfflineVerb } from './offline.ts';
 
 /** FLAGS are the flags of this verb. */
-export const FLAGS = OFFLINE_FLAGS;
+export const FLAGS = {
+  ...OFFLINE_FLAGS,
+  webhook: {
+    type: 'string',
+    arg: 'FILE',
+    default: '',
+    help: 'the webhook configuration the cluster runs (kubectl get\nmutatingwebhookconfiguration tandem -o yaml); by default, the one\n`tandem webhook` derives from the policies',
+  },
+} as const satisfies FlagTable;
 
 const VERB = {
   name: 'explain',
   usage: `Usage: tandem explain -f FILE|- [options]
 
 For each pod template in the manifests, says which policies would be injected and why,
-and why the others would not. Exit 1 if any pod would be denied.
+and why the others would not, and whether the API server sends the pod to tandem at all.
+Exit 1 if any pod that is sent would be denied.
 `,
   flags: FLAGS,
 };
@@ -42,7 +57,24 @@ function sourceText(source: ParamSource): string {
   }
 }
 
-function render(name: string, explanation: Explanation): string {
+function resultLine(explanation: Explanation, sending: Sending): string {
+  const { result } = explanation;
+  if (!sending.sent) {
+    if (result.outcome === 'patched') {
+      const names = result.injected.map((p) => p.name).join(', ');
+      return `result: not injected: the API server does not send this pod to tandem (tandem would inject ${names})`;
+    }
+    if (result.outcome === 'denied') {
+      return `result: admitted without tandem: the API server does not send this pod to tandem (tandem would deny it: ${result.reason})`;
+    }
+    return 'result: nothing to inject (the API server does not send this pod to tandem)';
+  }
+  if (result.outcome === 'denied') return `result: denied: ${result.reason}`;
+  if (result.outcome === 'unchanged') return 'result: nothing to inject';
+  return `result: inject ${result.injected.map((p) => p.name).join(', ')}`;
+}
+
+function render(name: string, explanation: Explanation, sending: Sending): string {
   const lines = [`${name}:`];
   for (const d of explanation.decisions) {
     lines.push(`  ${MARK[d.decision] ?? '?'} ${d.policy}: ${d.decision} (${d.reason})`);
@@ -53,17 +85,24 @@ function render(name: string, explanation: Explanation): string {
     }
   }
   if (explanation.decisions.length === 0) lines.push('  (no policies loaded)');
+  if (!sending.sent) {
+    for (const reason of sending.reasons) lines.push(`  not sent to tandem: ${reason}`);
+  }
+  lines.push(`  ${resultLine(explanation, sending)}`);
   const { result } = explanation;
-  if (result.outcome === 'denied') lines.push(`  result: denied: ${result.reason}`);
-  else if (result.outcome === 'unchanged') lines.push('  result: nothing to inject');
-  else lines.push(`  result: inject ${result.injected.map((p) => p.name).join(', ')}`);
-  for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
+  for (const warning of sending.sent ? result.warnings : []) lines.push(`  warning: ${warning}`);
   return `${lines.join('\n')}\n`;
+}
+
+async function webhooksFor(file: string, policies: PolicySet): Promise<WebhookView[]> {
+  if (file !== '') return readWebhookFile(file);
+  return deriveWebhooks(policies, { excludeNamespaces: DEFAULT_EXCLUDED_NAMESPACES });
 }
 
 /** run executes `tandem explain`. */
 export function run(args: string[]): Promise<number> {
-  return runOfflineVerb(VERB, args, (input) => {
+  return runOfflineVerb(VERB, args, async (input, values) => {
+    const webhooks = await webhooksFor(values.webhook, input.policies);
     let denied = 0;
     let pods = 0;
     for (const [index, { value }] of input.documents.entries()) {
@@ -78,9 +117,15 @@ export function run(args: string[]): Promise<number> {
         }
         const context = offlineContext(workload.namespace, input.sidecarMode, input.namespaces);
         const explanation = explainPod(workload.pod, input.policies, context);
-        if (explanation.result.outcome === 'denied') denied += 1;
+        const sending = whoSends(webhooks, {
+          pod: workload.pod,
+          labels: workload.pod.metadata?.labels ?? {},
+          namespace: workload.namespace,
+          namespaceLabels: context.namespaceLabels,
+        });
+        if (sending.sent && explanation.result.outcome === 'denied') denied += 1;
         const name = `${workloadName(workload.document)} (namespace ${workload.namespace})`;
-        process.stdout.write(render(name, explanation));
+        process.stdout.write(render(name, explanation, sending));
       }
     }
     if (pods === 0) process.stdout.write('no pods or pod templates found\n');

@@ -6,6 +6,10 @@
 import { formatPolicyIssue, TandemError } from '../errors.ts';
 import { lintPolicies, type LintLevel } from '../policy/lint.ts';
 import { readPolicyDirectory } from '../policy/load.ts';
+import type { PolicySet } from '../policy/compile.ts';
+import { readWebhookFile } from '../webhook/config-file.ts';
+import { DEFAULT_EXCLUDED_NAMESPACES, deriveWebhooks } from '../webhook/derive.ts';
+import type { WebhookView } from '../webhook/evaluate.ts';
 import { flagLines, parseFlags, type FlagTable } from './flags.ts';
 
 /** FLAGS are the flags of this verb. */
@@ -15,13 +19,22 @@ export const FLAGS = {
     arg: 'LEVEL',
     help: "also check injected containers against a Pod Security Standard\n(baseline or restricted), with tandem's restricted defaults applied",
   },
+  webhook: {
+    type: 'string',
+    arg: 'FILE',
+    help: 'check reachability through the webhook configuration the cluster\nruns (kubectl get mutatingwebhookconfiguration tandem -o yaml)\ninstead of the one `tandem webhook` derives from DIR',
+  },
 } as const satisfies FlagTable;
 
-const USAGE = `Usage: tandem lint [DIR] [--pss LEVEL]
+const USAGE = `Usage: tandem lint [DIR] [--pss LEVEL] [--webhook FILE]
 
 Checks the policy files in DIR (default: policies): YAML syntax, the SidecarPolicy
 schema, templates and params, duplicate names, and conflicts between policies that a
 pod requesting both would meet. Prints each issue as file:line:column: field: message.
+
+It also checks that the API server can send tandem the pods each policy wants, through
+the webhook configuration \`tandem webhook\` derives from DIR, or through the one given
+with --webhook: a policy no pod can reach is an issue at the field that makes it so.
 
 Options:
 ${flagLines(FLAGS)}
@@ -41,6 +54,16 @@ function usageError(message: string): number {
 
 function plural(count: number, one: string, many: string): string {
   return `${count} ${count === 1 ? one : many}`;
+}
+
+/** reachThrough is the webhook configuration to check reachability against. */
+async function reachThrough(
+  file: string | undefined,
+  policies: PolicySet,
+): Promise<{ webhooks: WebhookView[]; source: string }> {
+  if (file !== undefined) return { webhooks: await readWebhookFile(file), source: file };
+  const webhooks = deriveWebhooks(policies, { excludeNamespaces: DEFAULT_EXCLUDED_NAMESPACES });
+  return { webhooks, source: 'the webhook configuration derived from the policies' };
 }
 
 /** run executes `tandem lint` and returns the exit code. */
@@ -74,7 +97,14 @@ export async function run(args: string[]): Promise<number> {
     }
     throw error;
   }
-  const issues = lintPolicies(result, pss === undefined ? {} : { pss });
+  let reach;
+  try {
+    reach = await reachThrough(values.webhook, result.set);
+  } catch (error) {
+    if (error instanceof TandemError) return usageError(error.message);
+    throw error;
+  }
+  const issues = lintPolicies(result, pss === undefined ? { reach } : { pss, reach });
   for (const issue of issues) process.stdout.write(`${formatPolicyIssue(issue)}\n`);
   if (issues.length > 0) {
     process.stderr.write(`${plural(issues.length, 'problem', 'problems')} in ${dir}\n`);

@@ -155,7 +155,7 @@ export function offlineHelp(verb: OfflineVerb<typeof OFFLINE_FLAGS>): string {
 export async function runOfflineVerb<T extends typeof OFFLINE_FLAGS>(
   verb: OfflineVerb<T>,
   args: string[],
-  body: (run: OfflineRun, values: FlagValues<T>) => number,
+  body: (run: OfflineRun, values: FlagValues<T>) => number | Promise<number>,
 ): Promise<number> {
   const help = offlineHelp(verb);
   try {
@@ -189,7 +189,7 @@ export async function runOfflineVerb<T extends typeof OFFLINE_FLAGS>(
       policies,
       documents,
     };
-    return body(run, parsed.values);
+    return await body(run, parsed.values);
   } catch (error) {
     return reportFailure(verb.name, help, error);
   }

@@ -11,6 +11,8 @@ import { withRestrictedDefaults } from '../inject/security-defaults.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.ts';
 import type { LoadedPolicy } from './compile.ts';
 import type { PolicyDirectoryResult, PolicyLocator } from './load.ts';
+import type { WebhookView } from '../webhook/evaluate.ts';
+import { findUnreachable } from '../webhook/reach.ts';
 import { renderTemplate } from './template.ts';
 
 /** LintLevel is a Pod Security Standard level that `--pss` can check against. */
@@ -19,6 +21,11 @@ export type LintLevel = Extract<PodSecurityLevel, 'baseline' | 'restricted'>;
 /** LintOptions turns on the optional checks. */
 export interface LintOptions {
   readonly pss?: LintLevel;
+  /**
+   * reach checks that each policy can be reached through these webhooks (the deployed
+   * configuration, or the one derived from the policies); `source` names them.
+   */
+  readonly reach?: { readonly webhooks: readonly WebhookView[]; readonly source: string };
 }
 
 /** Claim is one name or value a policy adds to a pod that must be unique in the pod. */
@@ -213,6 +220,14 @@ export function lintPolicies(
   if (options.pss !== undefined) {
     const level = options.pss;
     issues.push(...policies.flatMap((policy) => checkPolicySecurity(policy, level, locate)));
+  }
+  const reach = options.reach;
+  if (reach !== undefined) {
+    for (const policy of policies) {
+      for (const found of findUnreachable(policy, reach.webhooks, reach.source)) {
+        issues.push(issueAt(policy, locate, found.fieldPath, found.message));
+      }
+    }
   }
   return issues.sort(byFileAndPosition);
 }

@@ -222,34 +222,6 @@ t.test(
 );
 
 t.test(
-  'an admin’s automatic policy must select on tandem.dev/ labels, as the matchConditions need',
-  { skip },
-  async (t) => {
-    const automatic = (selector: string): string =>
-      `${HELLO_POLICY.replace('  pattern: sidecar\n', `  pattern: sidecar\n  selector: ${selector}\n`)}`;
-    const good = automatic("{matchLabels: {'tandem.dev/hello': 'true'}}");
-    const policies = byKind<V1ConfigMap>(
-      await chartObjects({ policies: { extra: { 'hello.yaml': `${HELLO_POLICY}---\n${good}` } } }),
-      'ConfigMap',
-    );
-    t.ok(policies.data?.['hello.yaml'], 'a selector on tandem.dev/ renders, in any document');
-    await t.rejects(
-      renderChart({
-        policies: { extra: { 'hello.yaml': automatic('{matchLabels: {app: web}}') } },
-      }),
-      /"hello.yaml" selects on the label "app"/,
-    );
-    const expression = '{matchExpressions: [{key: team, operator: Exists}]}';
-    await t.rejects(
-      renderChart({
-        policies: { extra: { 'hello.yaml': `${good}---\n${automatic(expression)}` } },
-      }),
-      /"hello.yaml" selects on the label "team"/,
-    );
-  },
-);
-
-t.test(
   'without cert-manager the webhook trusts the CA that signed the serving certificate tandem mounts',
   { skip },
   async (t) => {

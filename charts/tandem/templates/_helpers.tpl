@@ -55,7 +55,7 @@ keeps that copy equal to the repository's policies/).
 {{- if hasKey $data $file -}}
 {{- fail (printf "policies.extra: %q has the name of a built-in policy's file; turn the built-in off under policies.builtin, or rename yours" $file) -}}
 {{- end -}}
-{{- include "tandem.checkSelector" (list $file $text) -}}
+{{- include "tandem.checkSelector" (list $file $text $.Values.webhook.rules) -}}
 {{- $_ := set $data $file $text -}}
 {{- end -}}
 {{- with .Values.policies.params -}}
@@ -74,27 +74,23 @@ tandem-policies-{{ include "tandem.policies" . | sha256sum | trunc 10 }}
 {{- end }}
 
 {{/*
-tandem.checkSelector fails the render when an admin's automatic policy selects on a label
-outside tandem.dev/: the webhook's matchConditions send the apiserver's pods to tandem only
-when they carry such a label, so that policy would never be applied (the deploy test holds
-the same rule for policies/). Takes (list FILE TEXT); each YAML document is checked.
+tandem.checkSelector fails the render when an admin's policy is automatic (a selector or
+namespaceInjection) and webhook.rules does not carry its own rules: the built-ins' rules
+send only pods that request a policy, so that policy would never be applied (the deploy
+test holds the same rule for policies/). Takes (list FILE TEXT RULES); each YAML document
+is checked.
 */}}
 {{- define "tandem.checkSelector" -}}
 {{- $file := index . 0 -}}
+{{- $rules := index . 2 -}}
 {{- range $text := regexSplit "(?m)^---[ \t]*$" (index . 1) -1 -}}
 {{- $policy := fromYaml $text -}}
 {{- if hasKey $policy "Error" -}}
 {{- fail (printf "policies.extra: %q is not YAML: %s" $file $policy.Error) -}}
 {{- end -}}
-{{- $selector := dig "spec" "selector" dict $policy -}}
-{{- $keys := keys (dig "matchLabels" dict $selector) -}}
-{{- range (dig "matchExpressions" list $selector) -}}
-{{- $keys = append $keys (dig "key" "" .) -}}
-{{- end -}}
-{{- range $keys -}}
-{{- if not (hasPrefix "tandem.dev/" .) -}}
-{{- fail (printf "policies.extra: %q selects on the label %q; automatic policies must select on labels under tandem.dev/, the only ones the webhook's matchConditions send to tandem" $file .) -}}
-{{- end -}}
+{{- $spec := dig "spec" dict $policy -}}
+{{- if and (not $rules) (or (hasKey $spec "selector") (dig "namespaceInjection" false $spec)) -}}
+{{- fail (printf "policies.extra: %q holds an automatic policy (selector or namespaceInjection), which the webhook's rules for the built-ins never reach; write the rules for all your policies with `tandem webhook --chart-rules --policies DIR > rules.yaml` and pass them with --set-file webhook.rules=rules.yaml" $file) -}}
 {{- end -}}
 {{- end -}}
 {{- end }}
