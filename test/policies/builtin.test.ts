@@ -47,6 +47,18 @@ const HOSTILE_SUFFIXES = [
   '\u0000',
 ];
 
+/**
+ * DIGEST_PINNED_POLICIES pin every image by digest (issue 11). log-forwarder joins when its
+ * image is pinned.
+ */
+const DIGEST_PINNED_POLICIES = new Set(['redis-ambassador', 'metrics-adapter']);
+
+/**
+ * UNPINNED_IMAGES are the images no digest could be found for from a source (docs/policies.md,
+ * "Images"), each named so that the list cannot grow unseen.
+ */
+const UNPINNED_IMAGES = new Set(['quay.io/3scale/twemproxy:v0.5.0']);
+
 const files = listBuiltinPolicyFiles();
 
 t.same(
@@ -108,6 +120,15 @@ for (const file of files) {
       t.ok(tag !== undefined, `${container.image} has a tag`);
       t.not(tag, 'latest', `${container.image} is not latest`);
       t.match(tag, /^v?\d+\.\d+(\.\d+)?$/, `${container.image} names an exact version`);
+    }
+    t.end();
+  });
+
+  t.test(`${file}: every image is pinned by digest as well as tag`, (t) => {
+    for (const container of allContainers(rendered)) {
+      const image = container.image ?? '';
+      if (UNPINNED_IMAGES.has(image) || !DIGEST_PINNED_POLICIES.has(policy.name)) continue;
+      t.match(image, /^[^@]+:[^@/]+@sha256:[0-9a-f]{64}$/, `${image} names tag and digest`);
     }
     t.end();
   });
