@@ -35,7 +35,12 @@ t.test('tandem inject prints the injected Deployment and passes other documents 
   };
   t.same(
     template.spec.initContainers.map((c) => c.name),
-    ['tandem-nutcracker-config', 'tandem-nutcracker', 'tandem-fluent-bit'],
+    [
+      'tandem-nutcracker-config',
+      'tandem-nutcracker',
+      'tandem-nutcracker-gate',
+      'tandem-fluent-bit',
+    ],
   );
   t.match(stderr, /uses defaults for params/, 'warnings go to standard error');
   t.end();

@@ -190,6 +190,7 @@ t.test(
       'tandem-fluent-bit': [65534, 65534],
       'tandem-nutcracker-config': [65534, 65534],
       'tandem-nutcracker': [65534, 65534],
+      'tandem-nutcracker-gate': [65534, 65534],
       'tandem-redis-exporter': [59000, 59000],
       'bare-init': [DEFAULT_RUN_AS_USER, DEFAULT_RUN_AS_USER],
       bare: [DEFAULT_RUN_AS_USER, DEFAULT_RUN_AS_USER],

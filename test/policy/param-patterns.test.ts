@@ -100,7 +100,9 @@ t.test('the built-in params keep their length bounds, as maxLength', async (t) =
     'log-forwarder.host=253',
     'log-forwarder.logDir=200',
     'log-forwarder.secret=253',
+    'metrics-adapter.passwordSecret=253',
     'metrics-adapter.redisAddr=300',
+    'redis-ambassador.passwordSecret=253',
     'redis-ambassador.upstreams=2048',
   ]);
   // Four 62-character labels and a 2-character one: a DNS name of 254 characters.
