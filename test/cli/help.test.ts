@@ -68,6 +68,7 @@ t.test('an environment twin sets its flag, and the flag on the command line wins
   t.strictSame(initContainerNames(native.stdout), [
     'tandem-nutcracker-config',
     'tandem-nutcracker',
+    'tandem-nutcracker-gate',
     'tandem-fluent-bit',
   ]);
   t.end();
