@@ -264,6 +264,15 @@ export function compileTemplate(
   };
 }
 
+/**
+ * ownValue reads a key the pod itself set. A plain lookup would also find what every
+ * object inherits: `pod.labels['constructor']` on a pod without that label would render
+ * the source text of Object instead of the empty string.
+ */
+function ownValue(map: Readonly<Record<string, string>>, key: string): string {
+  return Object.hasOwn(map, key) ? (map[key] ?? '') : '';
+}
+
 function resolve(ref: TemplateRef, scope: TemplateScope): string {
   switch (ref.kind) {
     case 'param':
@@ -273,9 +282,9 @@ function resolve(ref: TemplateRef, scope: TemplateScope): string {
     case 'podName':
       return scope.podName;
     case 'podLabel':
-      return scope.labels[ref.key] ?? '';
+      return ownValue(scope.labels, ref.key);
     case 'podAnnotation':
-      return scope.annotations[ref.key] ?? '';
+      return ownValue(scope.annotations, ref.key);
     case 'containerName':
       return scope.containerName ?? '';
   }
