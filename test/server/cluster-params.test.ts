@@ -4,23 +4,15 @@
  * the admin's value, the namespace cache gives each namespace's annotations, and a change
  * to a namespace's annotation reaches the next review with no restart.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import type { Operation } from 'fast-json-patch';
 import { applyPatch } from '../fixtures/check-pod.ts';
-import { startFakeApiServer, type FakeApiServer } from '../fixtures/kube/fake-apiserver.ts';
+import { startClusterServe } from '../fixtures/kube/cluster-serve.ts';
 import { sendReview } from '../fixtures/reviews/harness.ts';
 import { reviewFor } from '../fixtures/reviews/reviews.ts';
-import { waitForText } from '../fixtures/serve-process.ts';
 
 // A real `tandem serve` that loads @kubernetes/client-node: tens of seconds when loaded.
 t.setTimeout(180_000);
-
-const BIN = new URL('../../bin/tandem.js', import.meta.url).pathname;
 
 // greeting: the admin's value, a namespace's or the pod's; audience: the admin's alone.
 const GREETER = `apiVersion: tandem.dev/v1alpha1
@@ -47,44 +39,6 @@ spec:
     greeting: hello
     audience: everyone
 `;
-
-async function startServe(t: Test, fake: FakeApiServer) {
-  const root = await mkdtemp(join(tmpdir(), 'tandem-params-'));
-  t.teardown(() => rm(root, { recursive: true, force: true }));
-  const kubeconfig = join(root, 'kubeconfig');
-  await writeFile(kubeconfig, fake.kubeConfig().exportConfig());
-  const policies = join(root, 'policies');
-  await mkdir(policies);
-  await writeFile(join(policies, 'greeter.yaml'), GREETER);
-  await writeFile(join(policies, 'values.yaml'), VALUES);
-  const child = spawn(
-    process.execPath,
-    [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--grace-period', '0'].concat([
-      '--policies',
-      policies,
-    ]),
-    {
-      env: { ...process.env, KUBECONFIG: kubeconfig, HOME: root, XDG_RUNTIME_DIR: root },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = once(child, 'exit');
-  t.teardown(async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await exited;
-    }
-  });
-  const port = Number((await waitForText(() => stdout + stderr, /"port":(\d+)/, 60_000))[1]);
-  const certFile = (await waitForText(() => stderr, /certificate: (\S+)/, 30_000))[1] ?? '';
-  const ca = [await readFile(certFile, 'utf8')];
-  await waitForText(() => stdout, /namespace cache synced/, 30_000);
-  return { port, ca };
-}
 
 interface Answer {
   readonly allowed: boolean;
@@ -123,13 +77,15 @@ async function greet(
 t.test(
   'cluster mode: cluster values, per-namespace values, and a namespace change seen without a restart',
   async (t) => {
-    const fake = await startFakeApiServer();
-    t.teardown(() => fake.close());
-    fake.script('version', { json: 'version-kind-1.35.json' });
-    fake.script('list', { json: 'namespace-list-params.json' });
     // No watch scripted yet: the fake answers 503 and tandem retries it with backoff,
     // so the annotation change below arrives only once the test scripts it.
-    const server = await startServe(t, fake);
+    const server = await startClusterServe(t, {
+      versionFile: 'version-kind-1.35.json',
+      namespaceList: 'namespace-list-params.json',
+      policies: { 'greeter.yaml': GREETER, 'values.yaml': VALUES },
+      watch: 'later',
+    });
+    const { fake } = server;
 
     const inDefault = await greet(server, 'default');
     t.strictSame(
