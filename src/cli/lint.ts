@@ -4,7 +4,7 @@
  * `file:line:column:` form that editors and CI annotations understand.
  */
 import { parseArgs } from 'node:util';
-import { formatPolicyIssue, TandemError } from '../errors.ts';
+import { formatPolicyIssue, messageOf, TandemError } from '../errors.ts';
 import { lintPolicies, type LintLevel } from '../policy/lint.ts';
 import { readPolicyDirectory } from '../policy/load.ts';
 
@@ -47,7 +47,7 @@ export async function run(args: string[]): Promise<number> {
       options: { pss: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (error) {
-    return usageError((error as Error).message);
+    return usageError(messageOf(error));
   }
   const { values, positionals } = parsed;
   if (values.help === true) {

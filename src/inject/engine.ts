@@ -16,6 +16,7 @@ import {
   type ComposeInput,
   type PolicyInput,
 } from './compose.ts';
+import { denial, type Denial } from './denial.ts';
 import { paramKeysByPolicy, resolveParams } from './params.ts';
 import { raisePodResources } from './pod-resources.ts';
 import { fitPolicies } from './pod-fit.ts';
@@ -33,8 +34,8 @@ export interface Explanation {
   readonly result: InjectResult;
 }
 
-function denied(reason: string, warnings: readonly string[] = []): InjectResult {
-  return { outcome: 'denied', reason, warnings };
+function denied(why: Denial, warnings: readonly string[] = []): InjectResult {
+  return { outcome: 'denied', ...why, warnings };
 }
 
 /**
@@ -45,7 +46,7 @@ function denied(reason: string, warnings: readonly string[] = []): InjectResult 
 function targetContainers(
   pod: V1Pod,
   status: InjectionStatus,
-): { ok: true; targets: number[] } | { ok: false; reason: string } {
+): { ok: true; targets: number[] } | { ok: false; denial: Denial } {
   const containers = pod.spec?.containers ?? [];
   const raw = pod.metadata?.annotations?.[TARGET_CONTAINERS_ANNOTATION];
   if (raw === undefined) {
@@ -62,7 +63,10 @@ function targetContainers(
     // env into no container at all would leave the app without what it asked for.
     return {
       ok: false,
-      reason: `annotation ${TARGET_CONTAINERS_ANNOTATION} names no container: name at least one of the pod's containers, or remove the annotation to target all of them`,
+      denial: denial(
+        'TargetContainersEmpty',
+        `annotation ${TARGET_CONTAINERS_ANNOTATION} names no container: name at least one of the pod's containers, or remove the annotation to target all of them`,
+      ),
     };
   }
   const indexOf = new Map<string, number>();
@@ -75,7 +79,10 @@ function targetContainers(
     if (index === undefined) {
       return {
         ok: false,
-        reason: `annotation ${TARGET_CONTAINERS_ANNOTATION} names container ${quoteValue(name)}, which the pod does not have`,
+        denial: denial(
+          'TargetContainerUnknown',
+          `annotation ${TARGET_CONTAINERS_ANNOTATION} names container ${quoteValue(name)}, which the pod does not have`,
+        ),
       };
     }
     targets.add(index);
@@ -104,7 +111,9 @@ function run(
   const overLimit = checkRequestLimits(annotations);
   if (overLimit !== undefined) return { decisions: [], result: denied(overLimit) };
   const parsed = parseStatus(annotations[STATUS_ANNOTATION]);
-  if (!parsed.ok) return { decisions: [], result: denied(parsed.message) };
+  if (!parsed.ok) {
+    return { decisions: [], result: denied(denial('StatusInvalid', parsed.message)) };
+  }
   const scope = templateScope(pod, context);
   const trust = trustStatus(pod, parsed.status, policies, scope);
   const { status } = trust;
@@ -115,12 +124,12 @@ function run(
     explainAll,
   );
   if (selection.outcome === 'denied') {
-    return { decisions: selection.decisions, result: denied(selection.reason, trust.warnings) };
+    return { decisions: selection.decisions, result: denied(selection.denial, trust.warnings) };
   }
   const warnings = [...trust.warnings, ...selection.warnings];
   const fitted = fitPolicies(pod.spec, selection.selected, selection.decisions);
   if (fitted.outcome === 'denied') {
-    return { decisions: fitted.decisions, result: denied(fitted.reason, warnings) };
+    return { decisions: fitted.decisions, result: denied(fitted.denial, warnings) };
   }
   const { decisions } = fitted;
   return {
@@ -134,13 +143,13 @@ function resolveAll(
   selected: readonly SelectedPolicy[],
   annotations: Readonly<Record<string, string>>,
   warnings: string[],
-): PolicyInput[] | string {
+): PolicyInput[] | Denial {
   const inputs: PolicyInput[] = [];
   // One pass over the annotations for every policy, not one per policy.
   const paramKeys = paramKeysByPolicy(annotations);
   for (const { policy } of selected) {
     const params = resolveParams(policy, annotations, paramKeys.get(policy.name) ?? []);
-    if (!params.ok) return params.reason;
+    if (!params.ok) return params.denial;
     warnings.push(...params.warnings);
     inputs.push({ policy, params: params.values });
   }
@@ -175,20 +184,17 @@ function inject(
 ): InjectResult {
   const { pod, status, context, scope } = podCase;
   if (selected.length === 0) return { outcome: 'unchanged', warnings };
-  if (!Array.isArray(pod.spec?.containers)) {
-    return denied('the pod has no spec.containers to inject into', warnings);
-  }
   const targets = targetContainers(pod, status);
-  if (!targets.ok) return denied(targets.reason, warnings);
+  if (!targets.ok) return denied(targets.denial, warnings);
   const annotations = pod.metadata?.annotations ?? {};
   const inputs = resolveAll(selected, annotations, warnings);
-  if (typeof inputs === 'string') return denied(inputs, warnings);
+  if (!Array.isArray(inputs)) return denied(inputs, warnings);
   const composed = composeAdditions(
     { pod, status, targets: targets.targets, scope },
     inputs,
     context,
   );
-  if (!composed.ok) return denied(composed.reason, warnings);
+  if (!composed.ok) return denied(composed.denial, warnings);
   warnings.push(...composed.additions.warnings);
   return finish(podCase, selected, composed.additions, warnings);
 }
@@ -221,7 +227,10 @@ function finish(
   });
   const statusTooLong = checkStatusLength(newStatus);
   if (statusTooLong !== undefined) {
-    return denied(`the policies would not fit: ${statusTooLong}`, given);
+    return denied(
+      denial('StatusWouldNotFit', `the policies would not fit: ${statusTooLong}`),
+      given,
+    );
   }
   additions.annotations[STATUS_ANNOTATION] = newStatus;
   const resources = raisePodResources(pod, additions);

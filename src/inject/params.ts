@@ -6,6 +6,7 @@
 import { PARAM_ANNOTATION_SUFFIX, paramAnnotationKey } from '../annotations.ts';
 import { MAX_PARAM_VALUE_LENGTH } from '../limits.ts';
 import { INTEGER_TEXT, type CompiledParam, type LoadedPolicy } from '../policy/compile.ts';
+import { denial, type Denial } from './denial.ts';
 import { quoteValue } from './quote.ts';
 
 // A warning names this many ignored annotations at most: kubectl prints every warning.
@@ -42,7 +43,7 @@ function ignoredWarning(policyName: string, ignored: readonly string[]): string 
 /** ResolvedParams is the value of every param, or why the pod is denied. */
 export type ResolvedParams =
   | { readonly ok: true; readonly values: ReadonlyMap<string, string>; readonly warnings: string[] }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: false; readonly denial: Denial };
 
 /**
  * resolveParams resolves every declared param of `policy` from `annotations`;
@@ -63,7 +64,11 @@ export function resolveParams(
       if (param.required) {
         return {
           ok: false,
-          reason: `policy "${policy.name}" requires annotation ${key}, which the pod does not set`,
+          denial: denial(
+            'ParamMissing',
+            `policy "${policy.name}" requires annotation ${key}, which the pod does not set`,
+            policy.name,
+          ),
         };
       }
       values.set(param.name, param.defaultValue ?? '');
@@ -75,19 +80,31 @@ export function resolveParams(
     if (given.length > maxLength) {
       return {
         ok: false,
-        reason: `annotation ${key} is ${given.length} characters long; policy "${policy.name}" accepts at most ${maxLength}`,
+        denial: denial(
+          'ParamTooLong',
+          `annotation ${key} is ${given.length} characters long; policy "${policy.name}" accepts at most ${maxLength}`,
+          policy.name,
+        ),
       };
     }
     if (param.pattern !== undefined && !param.pattern.test(given)) {
       return {
         ok: false,
-        reason: `annotation ${key} has value ${quoteValue(given)}, which policy "${policy.name}" does not accept${whitespaceHint(param, given)}. ${wanted(param)}`,
+        denial: denial(
+          'ParamInvalid',
+          `annotation ${key} has value ${quoteValue(given)}, which policy "${policy.name}" does not accept${whitespaceHint(param, given)}. ${wanted(param)}`,
+          policy.name,
+        ),
       };
     }
     if (param.type === 'integer' && !INTEGER_TEXT.test(given)) {
       return {
         ok: false,
-        reason: `annotation ${key} has value ${quoteValue(given)}, but policy "${policy.name}" wants an integer`,
+        denial: denial(
+          'ParamInvalid',
+          `annotation ${key} has value ${quoteValue(given)}, but policy "${policy.name}" wants an integer`,
+          policy.name,
+        ),
       };
     }
     values.set(param.name, given);
