@@ -4,7 +4,10 @@
  * rate, RSS; then 1,000 loaded policies, a 50-container pod, RSS over 100,000 reviews
  * on a fresh server and, with --profile, a CPU profile of the hot path.
  *
- *   node bench/run.ts [--quick] [--profile] [--availability-only] [--hostile-only] [--out FILE]
+ *   node bench/run.ts [--quick] [--profile] [--availability-only] [--hostile-only] [--startup-only] [--out FILE]
+ *
+ * It starts with the command line's start-up (bench/startup.ts), which reads dist/: run
+ * `npm run build` first, or the build's row is left out.
  *
  * Every load is bounded by a duration or a count, and every child is stopped by its pid
  * when the run ends or fails.
@@ -37,6 +40,7 @@ import {
 } from './load.ts';
 import { formatHostile, hostileFailures, measureHostile, type HostileOptions } from './hostile.ts';
 import { writeManyPolicies } from './many-policies.ts';
+import { formatStartup, measureStartup } from './startup.ts';
 import {
   freePort,
   pinCores,
@@ -508,8 +512,22 @@ async function main(): Promise<number> {
       'node-flags': { type: 'string', default: '' },
       // Only the availability section (flood, drain): a minute instead of several.
       'availability-only': { type: 'boolean', default: false },
+      // Only the command line's start-up: half a minute.
+      'startup-only': { type: 'boolean', default: false },
     },
   });
+  const startupRuns = values.quick ? 5 : 15;
+  const startup = formatStartup(
+    await measureStartup(REPO, startupRuns),
+    startupRuns,
+    `load average ${loadAverage()
+      .map((n) => n.toFixed(1))
+      .join(', ')}`,
+  );
+  if (values['startup-only']) {
+    process.stdout.write(startup);
+    return 0;
+  }
   const nodeFlags = values['node-flags'].split(' ').filter((flag) => flag !== '');
   const settings = { ...(values.quick ? QUICK : FULL), nodeFlags };
   const workDir = await mkdtemp(join(tmpdir(), 'tandem-bench-'));
@@ -532,7 +550,7 @@ async function main(): Promise<number> {
         ? ''
         : formatReport(await measureAll(bench, values.profile), settings.rate);
     const hostile = availabilityOnly ? '' : await measureHostileReviews(bench);
-    const report = availabilityOnly ? availability : tables + availability + hostile;
+    const report = startup + (availabilityOnly ? availability : tables + availability + hostile);
     process.stdout.write(report);
     if (values.out !== undefined) await writeFile(values.out, report);
     return bench.failures > 0 ? 1 : 0;

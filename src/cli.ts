@@ -23,6 +23,17 @@ const VERBS: Record<string, { summary: string; load: () => Promise<VerbModule> }
   },
 };
 
+/**
+ * version reads tandem's version from package.json, which sits one folder above this
+ * file both in a checkout (src/) and in a build beside it, so there is one place to bump.
+ */
+async function version(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const text = await readFile(new URL('../package.json', import.meta.url), 'utf8');
+  const { version: value } = JSON.parse(text) as { version: string };
+  return value;
+}
+
 function usage(): string {
   const lines = Object.entries(VERBS).map(([name, verb]) => `  ${name.padEnd(9)}${verb.summary}`);
   return `Usage: tandem <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun 'tandem <command> --help' for a command's options.\n`;
@@ -34,6 +45,10 @@ export async function main(argv: string[]): Promise<number> {
   if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') {
     process.stdout.write(usage());
     return verb === undefined ? 2 : 0;
+  }
+  if (verb === '--version') {
+    process.stdout.write(`${await version()}\n`);
+    return 0;
   }
   const entry = VERBS[verb];
   if (entry === undefined) {

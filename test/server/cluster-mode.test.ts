@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
+import { builtCli } from '../fixtures/built-cli.ts';
 import { startFakeApiServer } from '../fixtures/kube/fake-apiserver.ts';
 import { REPO_POLICIES, send, sendReview } from '../fixtures/reviews/harness.ts';
 import { redisPod, reviewFor } from '../fixtures/reviews/reviews.ts';
@@ -16,7 +17,6 @@ t.setTimeout(180_000);
 // `tandem serve` in cluster mode, end to end: a real child process finds a (fake, local)
 // apiserver through KUBECONFIG as kubectl would, asks its version, fills its namespace
 // cache through the real client-node, and only then reports ready.
-const BIN = new URL('../../bin/tandem.js', import.meta.url).pathname;
 
 const PRIVILEGED_POLICY = `apiVersion: tandem.dev/v1alpha1
 kind: SidecarPolicy
@@ -53,8 +53,7 @@ async function startServe(t: Test, versionFile: string) {
   await writeFile(join(policies, 'debug-tools.yaml'), PRIVILEGED_POLICY);
   const child = spawn(
     process.execPath,
-    [
-      BIN,
+    builtCli([
       'serve',
       '--host',
       '127.0.0.1',
@@ -64,7 +63,7 @@ async function startServe(t: Test, versionFile: string) {
       '0',
       '--policies',
       policies,
-    ],
+    ]),
     {
       env: { ...process.env, KUBECONFIG: kubeconfig, HOME: root, XDG_RUNTIME_DIR: root },
       stdio: ['ignore', 'pipe', 'pipe'],
