@@ -7,6 +7,7 @@ import { PARAM_ANNOTATION_SUFFIX, paramAnnotationKey } from '../annotations.ts';
 import { MAX_PARAM_VALUE_LENGTH } from '../limits.ts';
 import { INTEGER_TEXT, type CompiledParam, type LoadedPolicy } from '../policy/compile.ts';
 import { quoteValue } from './quote.ts';
+import { fail, ok, type Result } from './result.ts';
 
 // A warning names this many ignored annotations at most: kubectl prints every warning.
 const IGNORED_NAMED = 5;
@@ -39,10 +40,8 @@ function ignoredWarning(policyName: string, ignored: readonly string[]): string 
   return `annotations ${named}${more} are not params of policy "${policyName}" and are ignored`;
 }
 
-/** ResolvedParams is the value of every param, or why the pod is denied. */
-export type ResolvedParams =
-  | { readonly ok: true; readonly values: ReadonlyMap<string, string>; readonly warnings: string[] }
-  | { readonly ok: false; readonly reason: string };
+/** ResolvedParams is the value of every param, by name, or why the pod is denied. */
+export type ResolvedParams = Result<ReadonlyMap<string, string>>;
 
 /**
  * resolveParams resolves every declared param of `policy` from `annotations`;
@@ -61,10 +60,9 @@ export function resolveParams(
     const given = annotations[key];
     if (given === undefined) {
       if (param.required) {
-        return {
-          ok: false,
-          reason: `policy "${policy.name}" requires annotation ${key}, which the pod does not set`,
-        };
+        return fail(
+          `policy "${policy.name}" requires annotation ${key}, which the pod does not set`,
+        );
       }
       values.set(param.name, param.defaultValue ?? '');
       if (param.defaultValue !== undefined) defaulted.push(`${param.name}=${param.defaultValue}`);
@@ -73,22 +71,19 @@ export function resolveParams(
     // Length before pattern: the pattern's cost grows with the value, the cap's does not.
     const maxLength = param.maxLength ?? MAX_PARAM_VALUE_LENGTH;
     if (given.length > maxLength) {
-      return {
-        ok: false,
-        reason: `annotation ${key} is ${given.length} characters long; policy "${policy.name}" accepts at most ${maxLength}`,
-      };
+      return fail(
+        `annotation ${key} is ${given.length} characters long; policy "${policy.name}" accepts at most ${maxLength}`,
+      );
     }
     if (param.pattern !== undefined && !param.pattern.test(given)) {
-      return {
-        ok: false,
-        reason: `annotation ${key} has value ${quoteValue(given)}, which policy "${policy.name}" does not accept${whitespaceHint(param, given)}. ${wanted(param)}`,
-      };
+      return fail(
+        `annotation ${key} has value ${quoteValue(given)}, which policy "${policy.name}" does not accept${whitespaceHint(param, given)}. ${wanted(param)}`,
+      );
     }
     if (param.type === 'integer' && !INTEGER_TEXT.test(given)) {
-      return {
-        ok: false,
-        reason: `annotation ${key} has value ${quoteValue(given)}, but policy "${policy.name}" wants an integer`,
-      };
+      return fail(
+        `annotation ${key} has value ${quoteValue(given)}, but policy "${policy.name}" wants an integer`,
+      );
     }
     values.set(param.name, given);
   }
@@ -101,7 +96,7 @@ export function resolveParams(
   const prefixLength = policy.name.length + PARAM_ANNOTATION_SUFFIX.length;
   const ignored = paramKeys.filter((key) => !policy.params.has(key.slice(prefixLength)));
   if (ignored.length > 0) warnings.push(ignoredWarning(policy.name, ignored));
-  return { ok: true, values, warnings };
+  return ok(values, warnings);
 }
 
 /**
