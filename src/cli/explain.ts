@@ -5,7 +5,8 @@
 import { explainPod } from '../inject/engine.ts';
 import type { Explanation } from '../inject/engine.ts';
 import { workloadName } from '../inject/workloads.ts';
-import { OFFLINE_FLAGS, offlineContext, runOfflineVerb, workloadPod } from './offline.ts';
+import { injectContext } from '../kube/namespaces.ts';
+import { OFFLINE_FLAGS, offlineSidecars, runOfflineVerb, workloadPod } from './offline.ts';
 
 /** FLAGS are the flags of this verb. */
 export const FLAGS = OFFLINE_FLAGS;
@@ -46,6 +47,7 @@ export function run(args: string[]): Promise<number> {
   return runOfflineVerb(VERB, args, (input) => {
     let denied = 0;
     let pods = 0;
+    const sidecars = offlineSidecars(input.sidecarMode);
     for (const [index, { value }] of input.documents.entries()) {
       const workload = workloadPod(value, input.defaultNamespace);
       if (workload === undefined) continue;
@@ -55,7 +57,7 @@ export function run(args: string[]): Promise<number> {
         denied += 1;
         continue;
       }
-      const context = offlineContext(workload.namespace, input.sidecarMode, input.namespaces);
+      const context = injectContext(input.namespaces, workload.namespace, sidecars);
       const explanation = explainPod(workload.pod, input.policies, context);
       if (explanation.result.outcome === 'denied') denied += 1;
       const name = `${workloadName(workload.document)} (namespace ${workload.namespace})`;

@@ -7,10 +7,11 @@ import type { Document } from 'yaml';
 import type { ManifestDocument } from './documents.ts';
 import { injectPod } from '../inject/engine.ts';
 import { workloadName } from '../inject/workloads.ts';
-import type { NamespaceDirectory } from '../kube/namespaces.ts';
-import type { PolicySet, SidecarMode } from '../policy/compile.ts';
+import { injectContext, type NamespaceDirectory } from '../kube/namespaces.ts';
+import type { PolicySet } from '../policy/compile.ts';
+import type { SidecarMode } from '../sidecar-mode.ts';
 import { patchDocument } from './document-patch.ts';
-import { offlineContext, workloadPod } from './offline.ts';
+import { offlineSidecars, workloadPod } from './offline.ts';
 
 /** ManifestOptions are the offline settings for a stream. */
 export interface ManifestOptions {
@@ -52,6 +53,7 @@ export function injectManifests(
   const denials: string[] = [];
   const warnings: string[] = [];
   let injected = 0;
+  const sidecars = offlineSidecars(options.sidecarMode);
   for (const [index, { document, value, text }] of documents.entries()) {
     const workload = workloadPod(value, options.defaultNamespace);
     if (workload === undefined) {
@@ -63,7 +65,7 @@ export function injectManifests(
       continue;
     }
     const where = `${options.source}: document ${index + 1} (${workloadName(workload.document)})`;
-    const context = offlineContext(workload.namespace, options.sidecarMode, options.namespaces);
+    const context = injectContext(options.namespaces, workload.namespace, sidecars);
     const result = injectPod(workload.pod, policies, context);
     for (const warning of result.warnings) warnings.push(`${where}: ${warning}`);
     if (result.outcome === 'denied') {

@@ -11,7 +11,8 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from '@kubernetes/client-node';
-import type { LoadedPolicy, SidecarMode } from '../policy/compile.ts';
+import type { LoadedPolicy } from '../policy/compile.ts';
+import { effectiveSidecarMode } from '../sidecar-mode.ts';
 import { renderTemplate } from '../policy/template.ts';
 import { bookPodPorts, checkInjectedContainers, type PortBook } from './container-checks.ts';
 import { resolveMountPath } from './mount-path.ts';
@@ -61,13 +62,6 @@ export interface ComposeInput {
   readonly facts: Pick<PodFacts, 'pod' | 'status' | 'scope'>;
   /** targets index the app containers, in `spec.containers`, that get mounts and env. */
   readonly targets: readonly number[];
-}
-
-function effectiveMode(policy: LoadedPolicy, context: InjectContext): SidecarMode {
-  // A cluster before 1.29 drops restartPolicy from init containers, and the pod would
-  // then wait forever on a sidecar that never exits: never emit native sidecars there.
-  if (!context.nativeSidecarsSupported) return 'classic';
-  return policy.spec.sidecarMode ?? context.sidecarMode;
 }
 
 function ownerOf(name: string, addedEarlier: ReadonlySet<string>): string {
@@ -160,7 +154,7 @@ function addPolicy(
   const { policy, params } = input;
   const { additions, context } = state;
   const rendered = renderTemplate(policy.template, { ...scope, params }) as RenderedPolicy;
-  const mode = effectiveMode(policy, context);
+  const mode = effectiveSidecarMode(policy.spec.sidecarMode, context);
   const inits = (rendered.initContainers ?? []).map(withRestrictedDefaults);
   const sidecars = (rendered.containers ?? []).map((c) =>
     withRestrictedDefaults(mode === 'native' ? { ...c, restartPolicy: 'Always' } : c),
