@@ -4,9 +4,6 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { REPO_ROOT } from '../fixtures/corpus.ts';
 
-// Each case starts real processes: on a loaded 2-core machine the file takes over 30 s.
-t.setTimeout(120_000);
-
 const EXAMPLE = path.join(REPO_ROOT, 'examples', 'deployment.yaml');
 
 /** tandem runs the real command line in a real process. */
