@@ -3,7 +3,7 @@
  * carry namespace labels, so the server asks a NamespaceDirectory: an informer-backed
  * cache in a cluster, a static table for local runs.
  */
-import type { PodSecurityLevel } from '../inject/pod-security.ts';
+import type { PodSecurityLevel } from '../rules/pod-security.ts';
 import type { InjectContext } from '../inject/types.ts';
 import type { SidecarSettings } from '../sidecar-mode.ts';
 

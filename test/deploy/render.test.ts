@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import t from 'tap';
 import type { V1Container, V1Deployment } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { checkPodSecurity } from '../../src/inject/pod-security.ts';
+import { checkPodSecurity } from '../../src/rules/pod-security.ts';
 import { REPO_ROOT, renderDeploy } from '../../scripts/render-deploy.ts';
 import { rendered, type Manifests } from './manifests.ts';
 
