@@ -4,7 +4,6 @@
  * users, documented params) and what keeps a pod author's annotation values plain data.
  */
 import { basename } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import t from 'tap';
 import type { V1Container } from '@kubernetes/client-node';
 import type { LoadedPolicy } from '../../src/policy/compile.ts';
