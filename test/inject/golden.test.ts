@@ -52,7 +52,7 @@ t.test('every golden folder is a case, and every file in it is used', (t) => {
   for (const entry of cases) {
     const files = readdirSync(path.join(GOLDEN, entry.name));
     t.ok(files.includes(INPUT), `${entry.name} has ${INPUT}`);
-    t.same(
+    t.strictSame(
       files.filter((file) => !KNOWN.has(file)),
       [],
       `${entry.name} has no stray files`,
@@ -105,18 +105,18 @@ for (const entry of cases) {
         'the warnings are the expected ones',
       );
     }
-    t.same(
+    t.strictSame(
       result.patch,
       JSON.parse(readFileSync(path.join(dir, EXPECTED_PATCH), 'utf8')),
       'the patch is the expected one',
     );
-    t.same(
+    t.strictSame(
       injected,
       parse(readFileSync(path.join(dir, EXPECTED_POD), 'utf8')),
       'the patched pod is the expected one',
     );
-    t.same(checkPod(injected), [], 'the patched pod passes API server validation');
-    t.same(
+    t.strictSame(checkPod(injected), [], 'the patched pod passes API server validation');
+    t.strictSame(
       injectPod(injected, policies, ctx),
       { outcome: 'unchanged', warnings: [] },
       'a second run adds nothing',
@@ -129,8 +129,8 @@ for (const entry of cases) {
       sidecarMode: ctx.sidecarMode,
       namespaces: staticNamespaces({}),
     });
-    t.same(offline.denials, []);
-    t.same(parse(offline.documents.join('---\n')), injected, 'tandem inject writes the same pod');
+    t.strictSame(offline.denials, []);
+    t.strictSame(parse(offline.documents.join('---\n')), injected, 'tandem inject writes the same pod');
     t.end();
   });
 }

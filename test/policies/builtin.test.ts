@@ -49,7 +49,7 @@ const HOSTILE_SUFFIXES = [
 
 const files = listBuiltinPolicyFiles();
 
-t.same(
+t.strictSame(
   files,
   ['log-forwarder.yaml', 'metrics-adapter.yaml', 'redis-ambassador.yaml'],
   'the three built-in policies ship, one per file',

@@ -131,7 +131,7 @@ t.test(
     );
 
     const sidecar = findContainer(rendered, 'tandem-nutcracker');
-    t.same(sidecar.command, ['nutcracker'], 'the sidecar runs nutcracker from PATH');
+    t.strictSame(sidecar.command, ['nutcracker'], 'the sidecar runs nutcracker from PATH');
     const sidecarMounts: MountMap = mapMounts(sidecar, root);
     const args = (sidecar.args ?? []).map((arg) => mapPath(arg, sidecarMounts));
     t.ok(
@@ -161,14 +161,14 @@ t.test(
     );
     const written = [];
     for (const key of keys) written.push(await app.command('SET', key, `value of ${key}`));
-    t.same(
+    t.strictSame(
       written,
       keys.map(() => 'OK'),
       'SET through the proxy succeeds for every key',
     );
     const read = [];
     for (const key of keys) read.push(await app.command('GET', key));
-    t.same(
+    t.strictSame(
       read,
       keys.map((key) => `value of ${key}`),
       'GET through the proxy reads every key back',
@@ -187,7 +187,7 @@ t.test(
         const value = typeof key === 'string' ? await upstream.command('GET', key) : null;
         if (value !== `value of ${String(key)}`) mismatched.push(key);
       }
-      t.same(mismatched, [], `upstream ${port} holds the values the app wrote`);
+      t.strictSame(mismatched, [], `upstream ${port} holds the values the app wrote`);
     }
     t.ok(
       counts.every((count) => count > 0),
@@ -237,7 +237,7 @@ t.test(
         const configDir = [...init.mounts.values()][0] ?? root;
         const label = `${shell}: ${JSON.stringify(upstreams)}`;
         t.not(ran.code, 0, `refuses ${label}`);
-        t.same(readdirSync(configDir), [], `writes no config for ${label}`);
+        t.strictSame(readdirSync(configDir), [], `writes no config for ${label}`);
         t.notOk(existsSync(join(root, 'pwned')), `runs nothing from ${label}`);
       }
     }
@@ -256,11 +256,11 @@ t.test(
       port: String(metricsPort),
     });
     const exporter = findContainer(rendered, 'tandem-redis-exporter');
-    t.same(exporter.command, ['/redis_exporter'], "runs the image's binary");
+    t.strictSame(exporter.command, ['/redis_exporter'], "runs the image's binary");
     const args = (exporter.args ?? []).map((arg) =>
       arg.replace(/^--web\.listen-address=:/, '--web.listen-address=127.0.0.1:'),
     );
-    t.same(
+    t.strictSame(
       rendered.podAnnotations,
       {
         'prometheus.io/scrape': 'true',
@@ -336,11 +336,11 @@ for (const params of [
       const policy = loadBuiltinPolicy('log-forwarder.yaml');
       const rendered = renderPolicy(policy, params);
       const sidecar = findContainer(rendered, 'tandem-fluent-bit');
-      t.same(sidecar.command, ['/fluent-bit/bin/fluent-bit']);
+      t.strictSame(sidecar.command, ['/fluent-bit/bin/fluent-bit']);
       const { flush, sections } = parseFluentBitArgs(sidecar.args ?? []);
       t.match(flush, /^[1-5]$/, 'flushes within seconds, so little is buffered at SIGTERM');
       const [tail, forward, ...others] = sections;
-      t.same(others, [], 'one input and one output');
+      t.strictSame(others, [], 'one input and one output');
       t.equal(tail?.kind, '-i');
       t.equal(tail?.plugin, 'tail');
       t.equal(forward?.kind, '-o');
