@@ -102,8 +102,8 @@ export function admitPod(request: AdmissionRequest, env: AdmitEnv): PodAdmission
   const pod = podName(request.object, request);
   if (!isPodCreate(request)) return { answer: allowed(), result: 'allowed', injected: [], pod };
   const read = readPod(request.object, 'request.object');
-  if ('problem' in read) {
-    return { answer: errored(400, read.problem), result: 'errored', injected: [], pod };
+  if (!read.ok) {
+    return { answer: errored(400, read.reason), result: 'errored', injected: [], pod };
   }
   const namespace = lookupNamespace(env.namespaces, request.namespace);
   const context: InjectContext = {
@@ -116,7 +116,7 @@ export function admitPod(request: AdmissionRequest, env: AdmitEnv): PodAdmission
   };
   let result: InjectResult;
   try {
-    result = injectPod(read.pod, env.getPolicies(), context);
+    result = injectPod(read.value, env.getPolicies(), context);
   } catch (error) {
     const message = `tandem failed on this pod: ${error instanceof Error ? error.message : String(error)}`;
     return { answer: errored(500, message), result: 'errored', injected: [], pod, error };

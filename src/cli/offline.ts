@@ -115,7 +115,7 @@ export function workloadPod(
     { metadata: template.metadata ?? {}, spec: template.spec ?? null },
     'the pod template',
   );
-  if ('problem' in read) return { problem: read.problem };
+  if (!read.ok) return { problem: read.reason };
   const pod = { metadata: template.metadata, spec: template.spec } as unknown as V1Pod;
   return {
     document: value,

@@ -16,8 +16,10 @@ import { renderTemplate, type TemplateScope } from '../policy/template.ts';
 import { bookPodPorts, checkInjectedContainers, type PortBook } from './container-checks.ts';
 import { resolveMountPath } from './mount-path.ts';
 import { checkPodSecurity } from './pod-security.ts';
+import type { PodFacts } from './pod-facts.ts';
 import { quoteValue } from './quote.ts';
 import { createRenderCache } from './render-cache.ts';
+import { fail, ok, type Result } from './result.ts';
 import { withRestrictedDefaults } from './security-defaults.ts';
 import type { InjectionStatus } from './status.ts';
 import type { InjectContext } from './types.ts';
@@ -47,7 +49,6 @@ export interface Additions {
   readonly volumes: V1Volume[];
   readonly appContainers: AppContainerAddition[];
   readonly annotations: Record<string, string>;
-  readonly warnings: string[];
 }
 
 /** PolicyInput is one selected policy with its resolved params. */
@@ -58,13 +59,10 @@ export interface PolicyInput {
 
 /** ComposeInput is the pod-level facts composition needs, worked out once by the engine. */
 export interface ComposeInput {
-  readonly pod: V1Pod;
-  readonly status: InjectionStatus;
+  readonly facts: Pick<PodFacts, 'pod' | 'status' | 'scope'>;
+  /** targets index the app containers, in `spec.containers`, that get mounts and env. */
   readonly targets: readonly number[];
-  readonly scope: Omit<TemplateScope, 'params'>;
 }
-
-type Composed = { ok: true; additions: Additions } | { ok: false; reason: string };
 
 function effectiveMode(policy: LoadedPolicy, context: InjectContext): SidecarMode {
   // A cluster before 1.29 drops restartPolicy from init containers, and the pod would
@@ -82,6 +80,8 @@ interface ComposeState {
   readonly pod: V1Pod;
   readonly context: InjectContext;
   readonly additions: Additions;
+  /** warnings are composition's own, in the order the policies raise them. */
+  readonly warnings: string[];
   /** takenContainers and takenVolumes map each name in use to who added it. */
   readonly takenContainers: Map<string, string>;
   readonly takenVolumes: Map<string, string>;
@@ -89,7 +89,7 @@ interface ComposeState {
 }
 
 function startState(input: ComposeInput, context: InjectContext): ComposeState {
-  const { pod, status } = input;
+  const { pod, status } = input.facts;
   const spec = pod.spec;
   const takenContainers = new Map<string, string>();
   const everyContainer = [
@@ -109,9 +109,16 @@ function startState(input: ComposeInput, context: InjectContext): ComposeState {
     volumes: [],
     appContainers: input.targets.map((index) => ({ index, volumeMounts: [], env: [] })),
     annotations: {},
-    warnings: [],
   };
-  return { pod, context, additions, takenContainers, takenVolumes, ports: bookPodPorts(pod) };
+  return {
+    pod,
+    context,
+    additions,
+    warnings: [],
+    takenContainers,
+    takenVolumes,
+    ports: bookPodPorts(pod),
+  };
 }
 
 /** claimNames records `names` as the policy's, or says which one is taken and by whom. */
@@ -174,7 +181,7 @@ function renderPolicy(
 function addPolicy(
   state: ComposeState,
   input: PolicyInput,
-  scope: ComposeInput['scope'],
+  scope: ComposeInput['facts']['scope'],
 ): string | undefined {
   const { policy, params } = input;
   const { additions, context } = state;
@@ -244,7 +251,7 @@ function mergeAnnotations(
     const existing = state.pod.metadata?.annotations?.[key] ?? additions.annotations[key];
     if (existing === undefined) additions.annotations[key] = value;
     else if (existing !== value) {
-      additions.warnings.push(
+      state.warnings.push(
         `annotation ${key} keeps the pod's value "${existing}"; policy "${policyName}" would set "${value}"`,
       );
     }
@@ -256,13 +263,13 @@ export function composeAdditions(
   input: ComposeInput,
   policies: readonly PolicyInput[],
   context: InjectContext,
-): Composed {
+): Result<Additions> {
   const state = startState(input, context);
   for (const policy of policies) {
-    const reason = addPolicy(state, policy, input.scope);
-    if (reason !== undefined) return { ok: false, reason };
+    const reason = addPolicy(state, policy, input.facts.scope);
+    if (reason !== undefined) return fail(reason);
   }
-  return { ok: true, additions: state.additions };
+  return ok(state.additions, state.warnings);
 }
 
 /**
@@ -292,7 +299,7 @@ function addAppSide(
     const names = new Set([...(container.env ?? []), ...target.env].map((e) => e.name));
     for (const variable of own?.env ?? []) {
       if (names.has(variable.name)) {
-        additions.warnings.push(
+        state.warnings.push(
           `container "${container.name}" keeps its own env ${variable.name}; policy "${policyName}" would set it too`,
         );
         continue;

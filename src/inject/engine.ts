@@ -1,31 +1,27 @@
 /**
- * The injection engine: select → resolve params → render and merge → patch. A pure
- * function of (pod, policies, context): no I/O, no clock, no logger, so the webhook and
- * `tandem inject` get the same answer for the same input.
+ * The injection engine: read the pod → trust its status → select → fit → resolve params →
+ * render and merge → patch. A pure function of (pod, policies, context): no I/O, no
+ * clock, no logger, so the webhook and `tandem inject` get the same answer for the same
+ * input. The pod is read once into PodFacts; each stage returns a Result with its own
+ * warnings, and the pipeline joins them in order.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import {
-  DEFAULT_CONTAINER_ANNOTATION,
-  STATUS_ANNOTATION,
-  TARGET_CONTAINERS_ANNOTATION,
-} from '../annotations.ts';
+import type { Operation } from 'fast-json-patch';
+import { DEFAULT_CONTAINER_ANNOTATION, STATUS_ANNOTATION } from '../annotations.ts';
 import type { PolicySet } from '../policy/compile.ts';
-import {
-  composeAdditions,
-  type Additions,
-  type ComposeInput,
-  type PolicyInput,
-} from './compose.ts';
-import { paramInputs, resolveParams, type ParamInputs, type ParamSource } from './params.ts';
+import { composeAdditions, type Additions, type PolicyInput } from './compose.ts';
+import { resolveParams, type ParamSource } from './params.ts';
+import { readPodFacts, type PodFacts } from './pod-facts.ts';
 import { raisePodResources } from './pod-resources.ts';
 import { fitPolicies } from './pod-fit.ts';
-import { quoteValue } from './quote.ts';
 import { buildPatch } from './patch.ts';
-import { checkRequestLimits, checkStatusLength } from './request-limits.ts';
-import { selectPolicies, type SelectedPolicy } from './select.ts';
-import { parseStatus, serializeStatus, type InjectionStatus } from './status.ts';
+import { checkStatusLength } from './request-limits.ts';
+import { fail, ok, warnedEarlier, type Result } from './result.ts';
+import { selectPolicies, type Candidates, type SelectedPolicy } from './select.ts';
+import { serializeStatus } from './status.ts';
 import { trustStatus } from './status-trust.ts';
-import type { InjectContext, InjectResult, PolicyDecision } from './types.ts';
+import { targetContainers } from './targets.ts';
+import type { InjectContext, InjectResult, InjectedPolicy, PolicyDecision } from './types.ts';
 
 /** Explanation is what `tandem explain` shows for one pod. */
 export interface Explanation {
@@ -35,191 +31,117 @@ export interface Explanation {
   readonly params?: ReadonlyMap<string, readonly ParamSource[]>;
 }
 
-function denied(reason: string, warnings: readonly string[] = []): InjectResult {
-  return { outcome: 'denied', reason, warnings };
-}
-
-/**
- * targetContainers picks the app containers that get the policies' mounts and env: those
- * named in `tandem.dev/target-containers`, else every container tandem did not add. One
- * pass over the pod's containers and one over the names: both are pod-supplied lists.
- */
-function targetContainers(
-  pod: V1Pod,
-  status: InjectionStatus,
-): { ok: true; targets: number[] } | { ok: false; reason: string } {
-  const containers = pod.spec?.containers ?? [];
-  const raw = pod.metadata?.annotations?.[TARGET_CONTAINERS_ANNOTATION];
-  if (raw === undefined) {
-    const added = new Set(status.containers);
-    const targets = containers.map((c, i) => (added.has(c.name) ? -1 : i)).filter((i) => i >= 0);
-    return { ok: true, targets };
-  }
-  const names = raw
-    .split(',')
-    .map((n) => n.trim())
-    .filter((n) => n !== '');
-  if (names.length === 0) {
-    // Most often a templated value that came out empty: injecting the policy's mounts and
-    // env into no container at all would leave the app without what it asked for.
-    return {
-      ok: false,
-      reason: `annotation ${TARGET_CONTAINERS_ANNOTATION} names no container: name at least one of the pod's containers, or remove the annotation to target all of them`,
-    };
-  }
-  const indexOf = new Map<string, number>();
-  containers.forEach((c, i) => {
-    if (!indexOf.has(c.name)) indexOf.set(c.name, i);
-  });
-  const targets = new Set<number>();
-  for (const name of names) {
-    const index = indexOf.get(name);
-    if (index === undefined) {
-      return {
-        ok: false,
-        reason: `annotation ${TARGET_CONTAINERS_ANNOTATION} names container ${quoteValue(name)}, which the pod does not have`,
-      };
-    }
-    targets.add(index);
-  }
-  return { ok: true, targets: [...targets] };
-}
-
 /** injectPod decides which policies apply to `pod` and returns the patch that adds them. */
 export function injectPod(pod: V1Pod, policies: PolicySet, context: InjectContext): InjectResult {
-  return run(pod, policies, context, false).result;
+  return run(pod, policies, context, 'indexed').result;
 }
 
 /** explainPod says, for every loaded policy, whether it applies to `pod` and why. */
 export function explainPod(pod: V1Pod, policies: PolicySet, context: InjectContext): Explanation {
-  return run(pod, policies, context, true);
+  const { decisions, result, injecting } = run(pod, policies, context, 'all');
+  if (injecting === undefined) return { decisions, result };
+  return { decisions, result, params: paramSources(injecting.selected, injecting.facts) };
+}
+
+/** Run is the engine's answer, and what it went on to inject when selection chose policies. */
+interface Run extends Explanation {
+  readonly injecting?: { readonly facts: PodFacts; readonly selected: readonly SelectedPolicy[] };
 }
 
 function run(
   pod: V1Pod,
   policies: PolicySet,
   context: InjectContext,
-  explainAll: boolean,
-): Explanation {
-  const annotations = pod.metadata?.annotations ?? {};
-  // Caps first: everything after this reads pod-supplied lists that they bound.
-  const overLimit = checkRequestLimits(annotations);
-  if (overLimit !== undefined) return { decisions: [], result: denied(overLimit) };
-  const parsed = parseStatus(annotations[STATUS_ANNOTATION]);
-  if (!parsed.ok) return { decisions: [], result: denied(parsed.message) };
-  const scope = templateScope(pod, context);
-  const inputs = paramInputs(
-    annotations,
-    { name: context.namespace, annotations: context.namespaceAnnotations ?? {} },
-    policies.clusterValues,
-  );
-  const trust = trustStatus(pod, parsed.status, policies, { template: scope, params: inputs });
-  const { status } = trust;
-  const selection = selectPolicies(
-    { annotations, labels: pod.metadata?.labels ?? {}, status },
-    policies,
-    context,
-    explainAll,
-  );
-  if (selection.outcome === 'denied') {
-    return { decisions: selection.decisions, result: denied(selection.reason, trust.warnings) };
+  candidates: Candidates,
+): Run {
+  const read = readPodFacts(pod, context, policies.clusterValues);
+  if (!read.ok) return { decisions: [], result: answer(read) };
+  const trust = trustStatus(read.value, policies);
+  const facts: PodFacts = { ...read.value, status: trust.status };
+  const selection = fitPolicies(pod.spec, selectPolicies(facts, policies, context, candidates));
+  const chosen = warnedEarlier(trust.warnings, selection.chosen);
+  const { decisions } = selection;
+  if (chosen.ok && chosen.value.length === 0) {
+    return { decisions, result: { outcome: 'unchanged', warnings: chosen.warnings } };
   }
-  const warnings = [...trust.warnings, ...selection.warnings];
-  const fitted = fitPolicies(pod.spec, selection.selected, selection.decisions);
-  if (fitted.outcome === 'denied') {
-    return { decisions: fitted.decisions, result: denied(fitted.reason, warnings) };
-  }
-  const { decisions } = fitted;
-  const sources = new Map<string, readonly ParamSource[]>();
-  const result = inject({ pod, status, context, scope, inputs }, fitted.selected, {
-    warnings,
-    sources,
-  });
-  return { decisions, result, params: sources };
+  if (!chosen.ok) return { decisions, result: answer(chosen) };
+  const injected = warnedEarlier(chosen.warnings, inject(facts, chosen.value, context));
+  return { decisions, result: answer(injected), injecting: { facts, selected: chosen.value } };
 }
 
-/** Notes collect what the stages say beside the answer: warnings, and param sources for explain. */
-interface Notes {
-  readonly warnings: string[];
-  readonly sources: Map<string, readonly ParamSource[]>;
+/**
+ * paramSources gives, for explain, each selected policy's param values and where each
+ * came from, up to the first policy whose params deny the pod (its reason is the answer).
+ * None when the pod's target containers deny it: no params were read.
+ */
+function paramSources(
+  selected: readonly SelectedPolicy[],
+  facts: PodFacts,
+): ReadonlyMap<string, readonly ParamSource[]> {
+  const sources = new Map<string, readonly ParamSource[]>();
+  if (!targetContainers(facts).ok) return sources;
+  for (const { policy } of selected) {
+    const params = resolveParams(policy, facts.params);
+    if (!params.ok) break;
+    sources.set(policy.name, params.value.sources);
+  }
+  return sources;
+}
+
+/** Injection is the patch for the selected policies, and what the status records of them. */
+interface Injection {
+  readonly patch: Operation[];
+  readonly injected: readonly InjectedPolicy[];
+}
+
+/** answer turns the pipeline's result into the engine's. */
+function answer(result: Result<Injection>): InjectResult {
+  const { warnings } = result;
+  if (!result.ok) return { outcome: 'denied', reason: result.reason, warnings };
+  return { outcome: 'patched', ...result.value, warnings };
+}
+
+/** inject adds the selected policies to the pod: targets, params, composition, patch. */
+function inject(
+  facts: PodFacts,
+  selected: readonly SelectedPolicy[],
+  context: InjectContext,
+): Result<Injection> {
+  const targets = targetContainers(facts);
+  if (!targets.ok) return targets;
+  const inputs = resolveAll(selected, facts);
+  if (!inputs.ok) return inputs;
+  const composed = warnedEarlier(
+    inputs.warnings,
+    composeAdditions({ facts, targets: targets.value }, inputs.value, context),
+  );
+  if (!composed.ok) return composed;
+  return warnedEarlier(composed.warnings, finish(facts, selected, composed.value));
 }
 
 /** resolveAll resolves every selected policy's params, or says why the pod is denied. */
 function resolveAll(
   selected: readonly SelectedPolicy[],
-  params: ParamInputs,
-  notes: Notes,
-): PolicyInput[] | string {
+  facts: Pick<PodFacts, 'params'>,
+): Result<PolicyInput[]> {
   const inputs: PolicyInput[] = [];
+  const warnings: string[] = [];
   for (const { policy } of selected) {
-    const resolved = resolveParams(policy, params);
-    if (!resolved.ok) return resolved.reason;
-    notes.warnings.push(...resolved.warnings);
-    notes.sources.set(policy.name, resolved.sources);
-    inputs.push({ policy, params: resolved.values });
+    const params = resolveParams(policy, facts.params);
+    if (!params.ok) return fail(params.reason, warnings);
+    warnings.push(...params.warnings);
+    inputs.push({ policy, params: params.value.values });
   }
-  return inputs;
+  return ok(inputs, warnings);
 }
 
-/** templateScope is what `{{ pod.* }}` references resolve against. */
-function templateScope(pod: V1Pod, context: InjectContext): ComposeInput['scope'] {
-  const metadata = pod.metadata;
-  return {
-    namespace: context.namespace,
-    // A pod made by a controller has only a generateName at admission.
-    podName: metadata?.name ?? metadata?.generateName ?? '',
-    labels: metadata?.labels ?? {},
-    annotations: metadata?.annotations ?? {},
-  };
-}
-
-/** PodCase is one admission: the pod, what tandem already did to it, and its context. */
-interface PodCase {
-  readonly pod: V1Pod;
-  readonly status: InjectionStatus;
-  readonly context: InjectContext;
-  /** scope is what the pod's templates resolve against, read once per admission. */
-  readonly scope: ComposeInput['scope'];
-  /** inputs are where the pod's param values come from, read once per admission. */
-  readonly inputs: ParamInputs;
-}
-
-function inject(podCase: PodCase, selected: readonly SelectedPolicy[], notes: Notes): InjectResult {
-  const { pod, status, context, scope } = podCase;
-  const { warnings } = notes;
-  if (selected.length === 0) return { outcome: 'unchanged', warnings };
-  if (!Array.isArray(pod.spec?.containers)) {
-    return denied('the pod has no spec.containers to inject into', warnings);
-  }
-  const targets = targetContainers(pod, status);
-  if (!targets.ok) return denied(targets.reason, warnings);
-  const inputs = resolveAll(selected, podCase.inputs, notes);
-  if (typeof inputs === 'string') return denied(inputs, warnings);
-  const composed = composeAdditions(
-    { pod, status, targets: targets.targets, scope },
-    inputs,
-    context,
-  );
-  if (!composed.ok) return denied(composed.reason, warnings);
-  warnings.push(...composed.additions.warnings);
-  return finish(podCase, selected, composed.additions, warnings);
-}
-
-/** finish adds tandem's own annotations and builds the patch. */
+/** finish adds tandem's own annotations to the additions and builds the patch. */
 function finish(
-  { pod, status }: PodCase,
+  facts: PodFacts,
   selected: readonly SelectedPolicy[],
   additions: Additions,
-  given: readonly string[],
-): InjectResult {
-  const firstApp = pod.spec?.containers[0]?.name;
-  if (
-    firstApp !== undefined &&
-    pod.metadata?.annotations?.[DEFAULT_CONTAINER_ANNOTATION] === undefined
-  ) {
-    // Keeps `kubectl logs` and `kubectl exec` on the app rather than asking which container.
-    additions.annotations[DEFAULT_CONTAINER_ANNOTATION] = firstApp;
-  }
+): Result<Injection> {
+  const { status } = facts;
   const injected = selected.map(({ policy, reason }) => ({
     name: policy.name,
     hash: policy.hash,
@@ -232,12 +154,28 @@ function finish(
     volumes: [...status.volumes, ...additions.volumes.map((v) => v.name)],
   });
   const statusTooLong = checkStatusLength(newStatus);
-  if (statusTooLong !== undefined) {
-    return denied(`the policies would not fit: ${statusTooLong}`, given);
-  }
-  additions.annotations[STATUS_ANNOTATION] = newStatus;
-  const resources = raisePodResources(pod, additions);
-  const patch = buildPatch(pod, additions, resources.changes);
-  const warnings = resources.warning === undefined ? given : [...given, resources.warning];
-  return { outcome: 'patched', patch, injected, warnings };
+  if (statusTooLong !== undefined) return fail(`the policies would not fit: ${statusTooLong}`);
+  const complete: Additions = {
+    ...additions,
+    annotations: {
+      ...additions.annotations,
+      ...defaultContainer(facts),
+      [STATUS_ANNOTATION]: newStatus,
+    },
+  };
+  const resources = raisePodResources(facts.pod, complete);
+  const patch = buildPatch(facts.pod, complete, resources.changes);
+  const warnings = resources.warning === undefined ? [] : [resources.warning];
+  return ok({ patch, injected }, warnings);
+}
+
+/**
+ * defaultContainer names the pod's first container as kubectl's default, unless the
+ * author chose one: it keeps `kubectl logs` and `kubectl exec` on the app rather than
+ * asking which container.
+ */
+function defaultContainer(facts: PodFacts): Record<string, string> {
+  const first = facts.containers[0]?.name;
+  if (first === undefined || facts.defaultContainerSet) return {};
+  return { [DEFAULT_CONTAINER_ANNOTATION]: first };
 }

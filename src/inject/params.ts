@@ -14,6 +14,7 @@ import {
   type ParamLevel,
 } from '../policy/compile.ts';
 import { quoteValue } from './quote.ts';
+import { fail, ok, type Result } from './result.ts';
 
 // A warning names this many ignored annotations at most: kubectl prints every warning.
 const IGNORED_NAMED = 5;
@@ -86,19 +87,16 @@ export function paramInputs(
   };
 }
 
-/** ResolvedParams is the value of every param and where it came from, or why the pod is denied. */
-export type ResolvedParams =
-  | {
-      readonly ok: true;
-      readonly values: ReadonlyMap<string, string>;
-      readonly sources: readonly ParamSource[];
-      readonly warnings: string[];
-    }
-  | { readonly ok: false; readonly reason: string };
+/** ParamValues is the value of every param, by name, and where each came from. */
+export interface ParamValues {
+  readonly values: ReadonlyMap<string, string>;
+  readonly sources: readonly ParamSource[];
+}
 
-type Pick =
-  | { readonly ok: true; readonly source: ParamSource }
-  | { readonly ok: false; readonly reason: string };
+/** ResolvedParams is every param's value and source, or why the pod is denied. */
+export type ResolvedParams = Result<ParamValues>;
+
+type Pick = Result<ParamSource>;
 
 // Who may write a param at `setBy`, in the words of a denial.
 const ALLOWED_WRITERS: Readonly<Record<ParamLevel, string>> = {
@@ -119,10 +117,9 @@ function pickValue(policy: LoadedPolicy, param: CompiledParam, inputs: ParamInpu
   const fromPod = inputs.podAnnotations[key];
   if (fromPod !== undefined) {
     if (param.setBy !== 'pod') {
-      return {
-        ok: false,
-        reason: `annotation ${key} sets param "${param.name}" of policy "${policy.name}", which ${ALLOWED_WRITERS[param.setBy]}; remove it from the pod`,
-      };
+      return fail(
+        `annotation ${key} sets param "${param.name}" of policy "${policy.name}", which ${ALLOWED_WRITERS[param.setBy]}; remove it from the pod`,
+      );
     }
     return checked(policy, param, {
       name: param.name,
@@ -135,10 +132,9 @@ function pickValue(policy: LoadedPolicy, param: CompiledParam, inputs: ParamInpu
   if (fromNamespace !== undefined) {
     const where = `annotation ${key} of namespace "${inputs.namespace}"`;
     if (param.setBy === 'cluster') {
-      return {
-        ok: false,
-        reason: `${where} sets param "${param.name}" of policy "${policy.name}", which ${ALLOWED_WRITERS.cluster}; remove it from the namespace`,
-      };
+      return fail(
+        `${where} sets param "${param.name}" of policy "${policy.name}", which ${ALLOWED_WRITERS.cluster}; remove it from the namespace`,
+      );
     }
     return checked(policy, param, {
       name: param.name,
@@ -151,14 +147,11 @@ function pickValue(policy: LoadedPolicy, param: CompiledParam, inputs: ParamInpu
   if (fromCluster !== undefined) {
     // Checked when the values were loaded: a value that does not fit never loads.
     const where = `cluster values, ${fromCluster.source}`;
-    return {
-      ok: true,
-      source: { name: param.name, value: fromCluster.value, origin: 'cluster', where },
-    };
+    return ok({ name: param.name, value: fromCluster.value, origin: 'cluster', where });
   }
-  if (param.required) return { ok: false, reason: missingRequired(policy, param, inputs) };
+  if (param.required) return fail(missingRequired(policy, param, inputs));
   const value = param.defaultValue ?? '';
-  return { ok: true, source: { name: param.name, value, origin: 'default', where: undefined } };
+  return ok({ name: param.name, value, origin: 'default', where: undefined });
 }
 
 /** missingRequired says who could have set a required param that nobody did. */
@@ -176,7 +169,7 @@ function missingRequired(policy: LoadedPolicy, param: CompiledParam, inputs: Par
 
 function checked(policy: LoadedPolicy, param: CompiledParam, source: ParamSource): Pick {
   const problem = paramValueProblem(policy, param, source.value, source.where ?? '');
-  return problem === undefined ? { ok: true, source } : { ok: false, reason: problem };
+  return problem === undefined ? ok(source) : fail(problem);
 }
 
 /** resolveParams resolves every declared param of `policy` for one pod (see pickValue). */
@@ -188,7 +181,7 @@ export function resolveParams(policy: LoadedPolicy, inputs: ParamInputs): Resolv
   for (const param of policy.params.values()) {
     const picked = pickValue(policy, param, inputs);
     if (!picked.ok) return picked;
-    const { source } = picked;
+    const source = picked.value;
     values.set(param.name, source.value);
     sources.push(source);
     if (source.origin === 'default' && param.defaultValue !== undefined) {
@@ -206,5 +199,5 @@ export function resolveParams(policy: LoadedPolicy, inputs: ParamInputs): Resolv
   const paramKeys = inputs.podKeys.get(policy.name) ?? [];
   const ignored = paramKeys.filter((key) => !policy.params.has(key.slice(prefixLength)));
   if (ignored.length > 0) warnings.push(ignoredWarning(policy.name, ignored));
-  return { ok: true, values, sources, warnings };
+  return ok({ values, sources }, warnings);
 }

@@ -7,20 +7,12 @@
 import type { V1NodeSelectorTerm, V1PodSpec } from '@kubernetes/client-node';
 import { INJECT_ANNOTATION } from '../annotations.ts';
 import type { LoadedPolicy } from '../policy/compile.ts';
-import type { DeniedSelection, SelectedPolicy } from './select.ts';
+import { fail, ok } from './result.ts';
+import type { SelectedPolicy, Selection } from './select.ts';
 import type { PolicyDecision } from './types.ts';
 
 /** OS_LABEL is the well-known node label the kubelet sets to the node's OS. */
 const OS_LABEL = 'kubernetes.io/os';
-
-/** FittedSelection is what is left to inject once the pod's kind is known, or a denial. */
-export type FittedSelection =
-  | {
-      readonly outcome: 'fitted';
-      readonly selected: readonly SelectedPolicy[];
-      readonly decisions: readonly PolicyDecision[];
-    }
-  | DeniedSelection;
 
 /** termRequiresWindows: a node selector term that only a Windows node can meet. */
 function termRequiresWindows(term: V1NodeSelectorTerm): boolean {
@@ -99,17 +91,14 @@ function decide(
  * `spec`, recording why in the decisions, or denies the pod when one of them was
  * requested by name.
  */
-export function fitPolicies(
-  spec: V1PodSpec | undefined,
-  selected: readonly SelectedPolicy[],
-  decisions: readonly PolicyDecision[],
-): FittedSelection {
+export function fitPolicies(spec: V1PodSpec | undefined, selection: Selection): Selection {
+  const { chosen, decisions } = selection;
   const windows = windowsSign(spec);
   const hostNetwork = spec?.hostNetwork === true;
-  if (windows === undefined && !hostNetwork) return { outcome: 'fitted', selected, decisions };
+  if (!chosen.ok || (windows === undefined && !hostNetwork)) return selection;
   const kept: SelectedPolicy[] = [];
   const changed = new Map<string, PolicyDecision>();
-  for (const choice of selected) {
+  for (const choice of chosen.value) {
     const { policy } = choice;
     const misfit = windows === undefined ? hostNetworkMisfit(policy) : windowsMisfit(windows);
     if (misfit === undefined) {
@@ -119,12 +108,14 @@ export function fitPolicies(
     if (choice.reason === 'annotation') {
       changed.set(policy.name, { policy: policy.name, decision: 'deny', reason: misfit.skip });
       return {
-        outcome: 'denied',
-        reason: `${INJECT_ANNOTATION} requests policy ${JSON.stringify(policy.name)}, but ${misfit.deny}`,
+        chosen: fail(
+          `${INJECT_ANNOTATION} requests policy ${JSON.stringify(policy.name)}, but ${misfit.deny}`,
+          chosen.warnings,
+        ),
         decisions: decide(decisions, changed),
       };
     }
     changed.set(policy.name, { policy: policy.name, decision: 'skip', reason: misfit.skip });
   }
-  return { outcome: 'fitted', selected: kept, decisions: decide(decisions, changed) };
+  return { chosen: ok(kept, chosen.warnings), decisions: decide(decisions, changed) };
 }

@@ -6,6 +6,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { isJsonObject, type JsonValue } from '../json.ts';
+import { fail, ok, type Result } from './result.ts';
 
 function isStringMap(value: JsonValue | undefined): boolean {
   return (
@@ -34,28 +35,23 @@ function containerProblem(list: JsonValue | undefined, field: string): string | 
 }
 
 /** readPod returns the pod, or what is wrong with it, naming the field under `root`. */
-export function readPod(
-  object: JsonValue | undefined,
-  root: string,
-): { pod: V1Pod } | { problem: string } {
-  if (!isJsonObject(object)) return { problem: `${root} is not an object` };
+export function readPod(object: JsonValue | undefined, root: string): Result<V1Pod> {
+  if (!isJsonObject(object)) return fail(`${root} is not an object`);
   const metadata = object.metadata ?? {};
-  if (!isJsonObject(metadata)) return { problem: `${root}.metadata is not an object` };
+  if (!isJsonObject(metadata)) return fail(`${root}.metadata is not an object`);
   for (const key of ['labels', 'annotations']) {
     if (!isStringMap(metadata[key])) {
-      return {
-        problem: `${root}.metadata.${key} is not a map of strings (quote values such as "false")`,
-      };
+      return fail(`${root}.metadata.${key} is not a map of strings (quote values such as "false")`);
     }
   }
   const spec = object.spec;
-  if (!isJsonObject(spec)) return { problem: `${root}.spec is not an object` };
-  if (!Array.isArray(spec.containers)) return { problem: `${root}.spec.containers is not a list` };
+  if (!isJsonObject(spec)) return fail(`${root}.spec is not an object`);
+  if (!Array.isArray(spec.containers)) return fail(`${root}.spec.containers is not a list`);
   for (const field of ['containers', 'initContainers', 'ephemeralContainers']) {
     const problem = containerProblem(spec[field], `${root}.spec.${field}`);
-    if (problem !== undefined) return { problem };
+    if (problem !== undefined) return fail(problem);
   }
   if (!isListOf(spec.volumes, isNamed))
-    return { problem: `${root}.spec.volumes is not a list of named volumes` };
-  return { pod: object as unknown as V1Pod };
+    return fail(`${root}.spec.volumes is not a list of named volumes`);
+  return ok(object as unknown as V1Pod);
 }

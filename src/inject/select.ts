@@ -1,7 +1,11 @@
 /**
  * selectPolicies decides which policies apply to a pod (SPEC §3 rule 1 and 2): those named
- * in `tandem.dev/inject`, in order, then the automatic ones whose selector matches, unless
- * the pod opts out. Policies already recorded in the status annotation are left out.
+ * in `tandem.dev/inject`, in order, then the automatic ones (a matching selector, or
+ * injection turned on for the pod's namespace), unless the pod opts out. Policies already recorded in the status annotation are left out.
+ *
+ * Each rule is a named check that returns why a policy does not apply, or undefined: the
+ * same checks decide for the webhook and explain the decision for `tandem explain`, which
+ * only asks about more policies.
  */
 import {
   INJECT_ANNOTATION,
@@ -12,10 +16,14 @@ import {
   STATUS_ANNOTATION,
 } from '../annotations.ts';
 import { isAutomatic, type LoadedPolicy, type PolicySet } from '../policy/compile.ts';
+import type { InjectRequest } from './inject-request.ts';
 import { quoteValue } from './quote.ts';
+import { fail, ok, type Result } from './result.ts';
 import { describeSelector, matchesSelector } from './selector.ts';
-import type { InjectionStatus } from './status.ts';
+import type { InjectionStatus, StatusEntry } from './status.ts';
 import type { InjectContext, PolicyDecision, SelectionReason } from './types.ts';
+
+export { parseInjectAnnotation } from './inject-request.ts';
 
 /** SelectedPolicy is a policy chosen for injection and why. */
 export interface SelectedPolicy {
@@ -23,135 +31,241 @@ export interface SelectedPolicy {
   readonly reason: SelectionReason;
 }
 
-/** DeniedSelection says why the pod is denied, with every decision made until then. */
-export interface DeniedSelection {
-  readonly outcome: 'denied';
-  readonly reason: string;
+/**
+ * Selection is what to inject, or why the pod is denied, beside a decision for each
+ * policy considered (every loaded one, for `tandem explain`).
+ */
+export interface Selection {
+  readonly chosen: Result<readonly SelectedPolicy[]>;
   readonly decisions: readonly PolicyDecision[];
 }
 
-/** Selection is the outcome of selection: what to inject, or why the pod is denied. */
-export type Selection =
-  | {
-      readonly outcome: 'selected';
-      readonly selected: readonly SelectedPolicy[];
-      readonly warnings: readonly string[];
-      readonly decisions: readonly PolicyDecision[];
-    }
-  | DeniedSelection;
-
 /** SelectionInput is what selection reads about the pod. */
 export interface SelectionInput {
-  readonly annotations: Readonly<Record<string, string>>;
+  readonly request: InjectRequest;
   readonly labels: Readonly<Record<string, string>>;
   readonly status: InjectionStatus;
 }
 
-/** parseInjectAnnotation splits the annotation into names; `optOut` for `false`/`none`. */
-export function parseInjectAnnotation(raw: string | undefined): {
-  optOut: boolean;
-  names: string[];
-  duplicates: string[];
-} {
-  if (raw === undefined) return { optOut: false, names: [], duplicates: [] };
-  const trimmed = raw.trim();
-  if (OPT_OUT_VALUES.has(trimmed.toLowerCase())) return { optOut: true, names: [], duplicates: [] };
-  // A set, not a scan of the names so far: the list is the pod author's to make long.
-  const names = new Set<string>();
-  const duplicates: string[] = [];
-  for (const part of trimmed.split(',')) {
-    const name = part.trim();
-    if (name === '') continue;
-    if (names.has(name)) duplicates.push(name);
-    else names.add(name);
-  }
-  return { optOut: false, names: [...names], duplicates };
+/** Scene is the pod and the admission, as every check sees them. */
+interface Scene {
+  readonly pod: SelectionInput;
+  readonly context: InjectContext;
+  /** injectedBefore maps the status's policies by name: a lookup, not a scan per policy. */
+  readonly injectedBefore: ReadonlyMap<string, StatusEntry>;
 }
 
-function namespaceAllows(policy: LoadedPolicy, context: InjectContext): boolean {
+/** Considered is what the checks look at: one policy in its scene. */
+interface Considered extends Scene {
+  readonly policy: LoadedPolicy;
+}
+
+/** Refusal is why a requested policy denies the pod: for the answer and for explain. */
+interface Refusal {
+  readonly denial: string;
+  readonly decision: string;
+}
+
+function namespaceAllows({ policy, context }: Considered): boolean {
   const selector = policy.spec.namespaceSelector;
   return selector === undefined || matchesSelector(selector, context.namespaceLabels);
 }
 
-/**
- * selectPolicies applies the selection rules. With `explainAll`, it also records a
- * decision for every loaded policy, which `tandem explain` prints; the webhook leaves it
- * off so that the cost does not grow with the number of policies loaded.
- */
-export function selectPolicies(
-  input: SelectionInput,
-  policies: PolicySet,
-  context: InjectContext,
-  explainAll = false,
-): Selection {
-  const decisions: PolicyDecision[] = [];
-  const warnings: string[] = [];
-  const selected: SelectedPolicy[] = [];
-  const injectedBefore = new Map(input.status.policies.map((p) => [p.name, p] as const));
-  const request = parseInjectAnnotation(input.annotations[INJECT_ANNOTATION]);
-  for (const name of request.duplicates) {
-    warnings.push(`${INJECT_ANNOTATION} names policy ${quoteValue(name)} more than once`);
-  }
-  const consider = (policy: LoadedPolicy, reason: SelectionReason, why: string): void => {
-    const before = injectedBefore.get(policy.name);
-    if (before === undefined) {
-      selected.push({ policy, reason });
-      decisions.push({ policy: policy.name, decision: 'inject', reason: why });
-      return;
-    }
-    if (before.hash !== policy.hash) {
-      warnings.push(
-        `policy ${quoteValue(policy.name)} changed since this pod was injected; the pod keeps the version it has`,
-      );
-    }
-    decisions.push({
-      policy: policy.name,
-      decision: 'already-injected',
-      reason: `${STATUS_ANNOTATION} lists it already`,
-    });
+/** checkRequestedNamespace: a requested policy must be one the namespace may use. */
+function checkRequestedNamespace(considered: Considered): Refusal | undefined {
+  if (namespaceAllows(considered)) return undefined;
+  const { policy, context } = considered;
+  return {
+    denial: `${INJECT_ANNOTATION} requests policy ${quoteValue(policy.name)}, which namespace ${quoteValue(context.namespace)} may not use (its namespaceSelector does not match the namespace's labels)`,
+    decision: 'namespace not allowed',
   };
+}
 
-  for (const name of request.names) {
+/** REQUESTED_CHECKS are the rules a policy named in `tandem.dev/inject` must pass. */
+const REQUESTED_CHECKS: readonly ((considered: Considered) => Refusal | undefined)[] = [
+  checkRequestedNamespace,
+];
+
+/** optOutSource names what opts the pod out of automatic policies, if anything does. */
+function optOutSource({ pod }: Considered): string | undefined {
+  if (pod.request.optOut) return INJECT_ANNOTATION;
+  const label = pod.labels[INJECT_LABEL];
+  // Exact values, as the webhook's objectSelector compares them.
+  if (label !== undefined && OPT_OUT_VALUES.has(label)) return `label ${INJECT_LABEL}=${label}`;
+  return undefined;
+}
+
+/** namespaceInjectionOn: the pod's namespace carries the injection label's `enabled` value. */
+function namespaceInjectionOn({ context }: Considered): boolean {
+  return context.namespaceLabels[NAMESPACE_INJECTION_LABEL] === NAMESPACE_INJECTION_ENABLED;
+}
+
+/** AUTOMATIC_CHECKS are the rules, in order, an unrequested policy must pass to apply. */
+const AUTOMATIC_CHECKS: readonly ((considered: Considered) => string | undefined)[] = [
+  function isAutomaticPolicy({ policy }) {
+    return isAutomatic(policy)
+      ? undefined
+      : `not requested in ${INJECT_ANNOTATION} and has no selector`;
+  },
+  function podDoesNotOptOut(considered) {
+    const optOut = optOutSource(considered);
+    return optOut === undefined ? undefined : `the pod opts out with ${optOut}`;
+  },
+  function namespaceTurnsInjectionOn(considered) {
+    if (considered.policy.spec.namespaceInjection !== true || namespaceInjectionOn(considered)) {
+      return undefined;
+    }
+    return `namespace ${quoteValue(considered.context.namespace)} is not labelled ${NAMESPACE_INJECTION_LABEL}=${NAMESPACE_INJECTION_ENABLED}`;
+  },
+  function selectorMatches({ policy, pod }) {
+    const selector = policy.spec.selector;
+    if (selector === undefined || matchesSelector(selector, pod.labels)) return undefined;
+    return `selector ${describeSelector(selector)} does not match the pod's labels`;
+  },
+  function namespaceMatches(considered) {
+    return namespaceAllows(considered)
+      ? undefined
+      : `namespace ${quoteValue(considered.context.namespace)} is outside its namespaceSelector`;
+  },
+];
+
+/**
+ * automaticWhy says why an automatic policy that passed every check applies: its namespace
+ * turned it on, its selector matched, or both.
+ */
+function automaticWhy({ policy, context }: Considered): {
+  reason: SelectionReason;
+  why: string;
+} {
+  const { selector, namespaceInjection } = policy.spec;
+  const why: string[] = [];
+  if (namespaceInjection === true) {
+    why.push(
+      `namespace ${quoteValue(context.namespace)} is labelled ${NAMESPACE_INJECTION_LABEL}=${NAMESPACE_INJECTION_ENABLED}`,
+    );
+  }
+  if (selector !== undefined) {
+    why.push(`selector ${describeSelector(selector)} matches the pod's labels`);
+  }
+  return { reason: namespaceInjection === true ? 'namespace' : 'selector', why: why.join(', and ') };
+}
+
+/** Choice is one policy's decision, and the policy when it is to be injected. */
+interface Choice {
+  readonly decision: PolicyDecision;
+  readonly selected?: SelectedPolicy;
+  readonly warning?: string;
+}
+
+/** choose injects a policy that passed its checks, unless the status says it is in already. */
+function choose(considered: Considered, reason: SelectionReason, why: string): Choice {
+  const { policy } = considered;
+  const before = considered.injectedBefore.get(policy.name);
+  if (before === undefined) {
+    return {
+      decision: { policy: policy.name, decision: 'inject', reason: why },
+      selected: { policy, reason },
+    };
+  }
+  const decision: PolicyDecision = {
+    policy: policy.name,
+    decision: 'already-injected',
+    reason: `${STATUS_ANNOTATION} lists it already`,
+  };
+  if (before.hash === policy.hash) return { decision };
+  return {
+    decision,
+    warning: `policy ${quoteValue(policy.name)} changed since this pod was injected; the pod keeps the version it has`,
+  };
+}
+
+/** chooseAutomatic runs the automatic checks on one policy: skip with the first reason, or choose. */
+function chooseAutomatic(considered: Considered): Choice {
+  const { policy } = considered;
+  for (const check of AUTOMATIC_CHECKS) {
+    const reason = check(considered);
+    if (reason !== undefined)
+      return { decision: { policy: policy.name, decision: 'skip', reason } };
+  }
+  const { reason, why } = automaticWhy(considered);
+  return choose(considered, reason, why);
+}
+
+/** Tally gathers the choices in order. */
+class Tally {
+  readonly decisions: PolicyDecision[] = [];
+  readonly selected: SelectedPolicy[] = [];
+  readonly warnings: string[] = [];
+
+  add(choice: Choice): void {
+    this.decisions.push(choice.decision);
+    if (choice.selected !== undefined) this.selected.push(choice.selected);
+    if (choice.warning !== undefined) this.warnings.push(choice.warning);
+  }
+}
+
+/** chooseRequested decides the policies `tandem.dev/inject` names, or the refusal that denies the pod. */
+function chooseRequested(scene: Scene, policies: PolicySet, tally: Tally): string | undefined {
+  for (const name of scene.pod.request.names) {
     const policy = policies.byName.get(name);
     if (policy === undefined) {
-      const reason = `${INJECT_ANNOTATION} requests policy ${quoteValue(name)}, which does not exist`;
-      decisions.push({ policy: name, decision: 'deny', reason: 'no such policy' });
-      return { outcome: 'denied', reason, decisions };
+      tally.add({ decision: { policy: name, decision: 'deny', reason: 'no such policy' } });
+      return `${INJECT_ANNOTATION} requests policy ${quoteValue(name)}, which does not exist`;
     }
-    if (!namespaceAllows(policy, context)) {
-      const reason = `${INJECT_ANNOTATION} requests policy ${quoteValue(name)}, which namespace ${quoteValue(context.namespace)} may not use (its namespaceSelector does not match the namespace's labels)`;
-      decisions.push({ policy: name, decision: 'deny', reason: 'namespace not allowed' });
-      return { outcome: 'denied', reason, decisions };
+    const considered = { ...scene, policy };
+    for (const check of REQUESTED_CHECKS) {
+      const refusal = check(considered);
+      if (refusal === undefined) continue;
+      tally.add({ decision: { policy: name, decision: 'deny', reason: refusal.decision } });
+      return refusal.denial;
     }
-    consider(policy, 'annotation', `requested in ${INJECT_ANNOTATION}`);
+    tally.add(choose(considered, 'annotation', `requested in ${INJECT_ANNOTATION}`));
   }
+  return undefined;
+}
 
-  const requested = new Set(request.names);
-  // Without explain, a policy that cannot match records nothing, so only the candidates
-  // the pod's labels point at need trying.
-  const automatic = explainAll ? policies.automatic : automaticCandidates(policies, input.labels);
-  const optOut = optOutSource(request.optOut, input.labels);
-  for (const policy of automatic) {
-    if (requested.has(policy.name)) continue;
-    if (optOut !== undefined) {
-      if (explainAll) decisions.push(skip(policy, `the pod opts out with ${optOut}`));
-      continue;
-    }
-    const automaticMatch = matchAutomatic(policy, input.labels, context);
-    if (!automaticMatch.ok) {
-      if (explainAll) decisions.push(skip(policy, automaticMatch.why));
-      continue;
-    }
-    consider(policy, automaticMatch.reason, automaticMatch.why);
-  }
+/** Candidates says which unrequested policies selection considers. */
+export type Candidates = 'indexed' | 'all';
 
-  if (explainAll) {
-    for (const policy of policies.byName.values()) {
-      if (requested.has(policy.name) || isAutomatic(policy)) continue;
-      decisions.push(skip(policy, `not requested in ${INJECT_ANNOTATION} and has no selector`));
-    }
+/**
+ * selectPolicies applies the selection rules. With `candidates: 'all'` every loaded
+ * policy gets a decision, which `tandem explain` prints; the webhook considers only the
+ * automatic policies the pod's labels point at (automaticCandidates), so that its cost
+ * does not grow with the number of policies loaded. The decisions made are the same.
+ */
+export function selectPolicies(
+  pod: SelectionInput,
+  policies: PolicySet,
+  context: InjectContext,
+  candidates: Candidates = 'indexed',
+): Selection {
+  const tally = new Tally();
+  const injectedBefore = new Map(pod.status.policies.map((entry) => [entry.name, entry] as const));
+  const scene: Scene = { pod, context, injectedBefore };
+  const denial = chooseRequested(scene, policies, tally);
+  if (denial !== undefined) return { chosen: fail(denial), decisions: tally.decisions };
+  const requested = new Set(pod.request.names);
+  for (const policy of unrequested(policies, pod.labels, candidates)) {
+    if (!requested.has(policy.name)) tally.add(chooseAutomatic({ ...scene, policy }));
   }
-  return { outcome: 'selected', selected, warnings, decisions };
+  const warnings = [
+    ...pod.request.duplicates.map(
+      (name) => `${INJECT_ANNOTATION} names policy ${quoteValue(name)} more than once`,
+    ),
+    ...tally.warnings,
+  ];
+  return { chosen: ok(tally.selected, warnings), decisions: tally.decisions };
+}
+
+/** unrequested lists the policies selection tries beyond those requested by name. */
+function unrequested(
+  policies: PolicySet,
+  labels: Readonly<Record<string, string>>,
+  candidates: Candidates,
+): readonly LoadedPolicy[] {
+  if (candidates === 'indexed') return automaticCandidates(policies, labels);
+  const manual = [...policies.byName.values()].filter((p) => !isAutomatic(p));
+  return [...policies.automatic, ...manual];
 }
 
 /**
@@ -173,67 +287,4 @@ export function automaticCandidates(
     candidates.sort((a, b) => (rank.get(a) ?? 0) - (rank.get(b) ?? 0));
   }
   return candidates;
-}
-
-/** optOutSource names what opts the pod out of automatic policies, if anything does. */
-function optOutSource(
-  annotationOptOut: boolean,
-  labels: Readonly<Record<string, string>>,
-): string | undefined {
-  if (annotationOptOut) return INJECT_ANNOTATION;
-  const label = labels[INJECT_LABEL];
-  // Exact values, as the webhook's objectSelector compares them.
-  if (label !== undefined && OPT_OUT_VALUES.has(label)) return `label ${INJECT_LABEL}=${label}`;
-  return undefined;
-}
-
-type AutomaticMatch =
-  | { readonly ok: true; readonly reason: SelectionReason; readonly why: string }
-  | { readonly ok: false; readonly why: string };
-
-/**
- * matchAutomatic tells whether an automatic policy wants the pod: its namespace turned
- * it on (namespaceInjection), its selector matches the pod's labels, and its
- * namespaceSelector allows the namespace; each must hold where the policy has it.
- */
-function matchAutomatic(
-  policy: LoadedPolicy,
-  labels: Readonly<Record<string, string>>,
-  context: InjectContext,
-): AutomaticMatch {
-  const { selector, namespaceInjection } = policy.spec;
-  const why: string[] = [];
-  if (namespaceInjection === true) {
-    const value = context.namespaceLabels[NAMESPACE_INJECTION_LABEL];
-    if (value !== NAMESPACE_INJECTION_ENABLED) {
-      return {
-        ok: false,
-        why: `namespace ${quoteValue(context.namespace)} is not labelled ${NAMESPACE_INJECTION_LABEL}=${NAMESPACE_INJECTION_ENABLED}`,
-      };
-    }
-    why.push(
-      `namespace ${quoteValue(context.namespace)} is labelled ${NAMESPACE_INJECTION_LABEL}=${NAMESPACE_INJECTION_ENABLED}`,
-    );
-  }
-  if (selector !== undefined) {
-    if (!matchesSelector(selector, labels)) {
-      return {
-        ok: false,
-        why: `selector ${describeSelector(selector)} does not match the pod's labels`,
-      };
-    }
-    why.push(`selector ${describeSelector(selector)} matches the pod's labels`);
-  }
-  if (!namespaceAllows(policy, context)) {
-    return {
-      ok: false,
-      why: `namespace ${quoteValue(context.namespace)} is outside its namespaceSelector`,
-    };
-  }
-  const reason: SelectionReason = namespaceInjection === true ? 'namespace' : 'selector';
-  return { ok: true, reason, why: why.join(', and ') };
-}
-
-function skip(policy: LoadedPolicy, reason: string): PolicyDecision {
-  return { policy: policy.name, decision: 'skip', reason };
 }

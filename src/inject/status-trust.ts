@@ -19,9 +19,11 @@ import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { STATUS_ANNOTATION } from '../annotations.ts';
 import { isJsonObject, type JsonValue } from '../json.ts';
 import type { LoadedPolicy, PolicySet } from '../policy/compile.ts';
-import { renderTemplate, type TemplateScope } from '../policy/template.ts';
-import { resolveParams, type ParamInputs } from './params.ts';
+import { renderTemplate } from '../policy/template.ts';
+import { resolveParams } from './params.ts';
+import type { PodFacts } from './pod-facts.ts';
 import { quoteValue } from './quote.ts';
+import { fail, ok, type Result } from './result.ts';
 import type { InjectionStatus, StatusEntry } from './status.ts';
 
 /** TrustedStatus is the part of a status the pod bears out, and warnings for the rest. */
@@ -81,24 +83,21 @@ function staticRendered(policy: LoadedPolicy): Rendered | null {
 }
 
 /** PodScope is what templates read of the pod, and where its param values come from. */
-export interface PodScope {
-  readonly template: Omit<TemplateScope, 'params'>;
-  readonly params: ParamInputs;
-}
+type PodScope = Pick<PodFacts, 'scope' | 'params'>;
 
 /** render gives what `policy` adds to this pod, or why it cannot say (a param the pod broke). */
-function render(policy: LoadedPolicy, pod: PodScope): Rendered | string {
+function render(policy: LoadedPolicy, pod: PodScope): Result<Rendered> {
   const fixed = staticRendered(policy);
-  if (fixed !== null) return fixed;
-  const scope = pod.template;
+  if (fixed !== null) return ok(fixed);
+  const { scope } = pod;
   const params = resolveParams(policy, pod.params);
-  if (!params.ok) return params.reason;
-  const content = renderTemplate(policy.template, { ...scope, params: params.values });
+  if (!params.ok) return params;
+  const content = renderTemplate(policy.template, { ...scope, params: params.value.values });
   const root = isJsonObject(content) ? content : {};
-  return {
+  return ok({
     containers: [...named(root['initContainers']), ...named(root['containers'])],
     volumes: named(root['volumes']).map((v) => v.name),
-  };
+  });
 }
 
 /** missingPart says what of `rendered` the pod or the status lacks, or undefined. */
@@ -131,20 +130,20 @@ function podNames(pod: V1Pod, status: InjectionStatus): PodNames {
   };
 }
 
-/** entryProblem says why one status entry is not trusted, or undefined when it is. */
+/** entryProblem says why one status entry is not trusted, or what its policy adds when it is. */
 function entryProblem(
   entry: StatusEntry,
   policy: LoadedPolicy | undefined,
   names: PodNames,
   scope: PodScope,
-): { problem: string } | { rendered: Rendered } {
+): Result<Rendered> {
   if (policy === undefined) {
-    return { problem: 'no such policy is loaded, so what it added cannot be checked' };
+    return fail('no such policy is loaded, so what it added cannot be checked');
   }
   const rendered = render(policy, scope);
-  if (typeof rendered === 'string') return { problem: rendered };
-  const missing = missingPart(rendered, names, entry.hash === policy.hash);
-  return missing === undefined ? { rendered } : { problem: missing };
+  if (!rendered.ok) return rendered;
+  const missing = missingPart(rendered.value, names, entry.hash === policy.hash);
+  return missing === undefined ? rendered : fail(missing);
 }
 
 /**
@@ -152,16 +151,15 @@ function entryProblem(
  * says in a warning what it does not trust.
  */
 export function trustStatus(
-  pod: V1Pod,
-  status: InjectionStatus,
+  facts: Pick<PodFacts, 'pod' | 'status' | 'scope' | 'params'>,
   policies: PolicySet,
-  podScope: PodScope,
 ): TrustedStatus {
+  const { status } = facts;
   // Most pods arrive without a status: nothing to check.
   if (status.policies.length + status.containers.length + status.volumes.length === 0) {
     return { status, warnings: [] };
   }
-  const names = podNames(pod, status);
+  const names = podNames(facts.pod, status);
   const warnings: string[] = [];
   const trusted: StatusEntry[] = [];
   const containers = new Set<string>();
@@ -171,16 +169,16 @@ export function trustStatus(
     // A name listed twice is checked once: the cost stays within the policies loaded.
     if (seen.has(entry.name)) continue;
     seen.add(entry.name);
-    const checked = entryProblem(entry, policies.byName.get(entry.name), names, podScope);
-    if ('problem' in checked) {
+    const checked = entryProblem(entry, policies.byName.get(entry.name), names, facts);
+    if (!checked.ok) {
       warnings.push(
-        `annotation ${STATUS_ANNOTATION} says policy ${quoteValue(entry.name)} was injected, but ${checked.problem}: not trusted`,
+        `annotation ${STATUS_ANNOTATION} says policy ${quoteValue(entry.name)} was injected, but ${checked.reason}: not trusted`,
       );
       continue;
     }
     trusted.push(entry);
-    for (const c of checked.rendered.containers) containers.add(c.name);
-    for (const v of checked.rendered.volumes) volumes.add(v);
+    for (const c of checked.value.containers) containers.add(c.name);
+    for (const v of checked.value.volumes) volumes.add(v);
   }
   const strayContainers = status.containers.filter((name) => !containers.has(name));
   const strayVolumes = status.volumes.filter((name) => !volumes.has(name));

@@ -5,6 +5,7 @@
  */
 import { STATUS_ANNOTATION } from '../annotations.ts';
 import { isJsonObject } from '../json.ts';
+import { fail, ok, type Result } from './result.ts';
 import type { SelectionReason } from './types.ts';
 
 /** StatusEntry is one injected policy as the status annotation records it. */
@@ -42,20 +43,17 @@ function isStatusEntry(value: unknown): value is StatusEntry {
  * parseStatus reads the annotation; a value that is not tandem's shape gives an error
  * message rather than a guess, since trusting a forged status would skip injection.
  */
-export function parseStatus(
-  raw: string | undefined,
-): { ok: true; status: InjectionStatus } | { ok: false; message: string } {
-  if (raw === undefined) return { ok: true, status: EMPTY_STATUS };
+export function parseStatus(raw: string | undefined): Result<InjectionStatus> {
+  if (raw === undefined) return ok(EMPTY_STATUS);
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch {
-    return { ok: false, message: `annotation ${STATUS_ANNOTATION} is not valid JSON` };
+    return fail(`annotation ${STATUS_ANNOTATION} is not valid JSON`);
   }
-  const shapeError = {
-    ok: false as const,
-    message: `annotation ${STATUS_ANNOTATION} is not one tandem wrote: expected {"policies":[{"name","hash","reason"}],"containers":[],"volumes":[]}`,
-  };
+  const shapeError = fail(
+    `annotation ${STATUS_ANNOTATION} is not one tandem wrote: expected {"policies":[{"name","hash","reason"}],"containers":[],"volumes":[]}`,
+  );
   if (!isJsonObject(value) || !Array.isArray(value.policies)) return shapeError;
   const policies: unknown[] = value.policies;
   const entries = policies.filter(isStatusEntry);
@@ -63,7 +61,7 @@ export function parseStatus(
   if (entries.length !== policies.length || !isStringArray(containers) || !isStringArray(volumes)) {
     return shapeError;
   }
-  return { ok: true, status: { policies: entries, containers, volumes } };
+  return ok({ policies: entries, containers, volumes });
 }
 
 /** serializeStatus writes the annotation value; keys in a fixed order so output is stable. */

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { automaticCandidates, selectPolicies } from '../../src/inject/select.ts';
-import { parseStatus } from '../../src/inject/status.ts';
+import { parseInjectAnnotation, selectPolicies, type Candidates } from '../../src/inject/select.ts';
+import { EMPTY_STATUS } from '../../src/inject/status.ts';
 import { context, policySet } from '../fixtures/policies.ts';
 
 /** automatic is a policy with `selector` (YAML flow style) that adds one container. */
@@ -26,20 +26,18 @@ const POLICIES = policySet(
   ].join('---\n'),
 );
 
-const STATUS = (() => {
-  const parsed = parseStatus(undefined);
-  if (!parsed.ok) throw new Error(parsed.message);
-  return parsed.status;
-})();
-
-function selected(labels: Record<string, string>, explainAll: boolean): string[] {
-  const selection = selectPolicies(
-    { annotations: {}, labels, status: STATUS },
+function select(labels: Record<string, string>, candidates: Candidates) {
+  return selectPolicies(
+    { request: parseInjectAnnotation(undefined), labels, status: EMPTY_STATUS },
     POLICIES,
     context(),
-    explainAll,
+    candidates,
   );
-  return selection.outcome === 'selected' ? selection.selected.map((s) => s.policy.name) : [];
+}
+
+function selected(labels: Record<string, string>, candidates: Candidates): string[] {
+  const { chosen } = select(labels, candidates);
+  return chosen.ok ? chosen.value.map((s) => s.policy.name) : [];
 }
 
 t.test('the label index picks the same automatic policies, in name order, as trying all', (t) => {
@@ -52,9 +50,9 @@ t.test('the label index picks the same automatic policies, in name order, as try
     { app: 'other' },
   ];
   for (const labels of pods) {
-    t.same(selected(labels, false), selected(labels, true), JSON.stringify(labels));
+    t.strictSame(selected(labels, 'indexed'), selected(labels, 'all'), JSON.stringify(labels));
   }
-  t.same(selected({ app: 'web', tier: 'prod', team: 'x' }, false), [
+  t.strictSame(selected({ app: 'web', tier: 'prod', team: 'x' }, 'indexed'), [
     'a-web-prod',
     'b-any-team',
     'c-prod',
@@ -65,9 +63,17 @@ t.test('the label index picks the same automatic policies, in name order, as try
 });
 
 t.test('a pod whose labels name no indexed pair is tried only against unindexed policies', (t) => {
-  t.same(
-    automaticCandidates(POLICIES, { app: 'other' }).map((p) => p.name),
-    ['b-any-team', 'e-everything'],
+  // Every policy selection tries gets a decision: the webhook's name only the two whose
+  // selectors have no matchLabels, while explain, trying all six, names every one.
+  const tried = (candidates: Candidates) =>
+    select({ app: 'other' }, candidates).decisions.map((d) => [d.policy, d.decision]);
+  t.strictSame(tried('indexed'), [
+    ['b-any-team', 'skip'],
+    ['e-everything', 'inject'],
+  ]);
+  t.strictSame(
+    tried('all').map(([name]) => name),
+    ['a-web-prod', 'b-any-team', 'c-prod', 'd-web', 'e-everything', 'f-db'],
   );
   t.end();
 });
