@@ -8,26 +8,18 @@ import { injectPod } from '../inject/engine.ts';
 import { readPod } from '../inject/pod-shape.ts';
 import type { InjectContext, InjectResult } from '../inject/types.ts';
 import { isJsonObject, type JsonValue } from '../json.ts';
-import { lookupNamespace, type NamespaceDirectory } from '../kube/namespaces.ts';
-import type { PolicySet, SidecarMode } from '../policy/compile.ts';
+import { injectContext, type NamespaceDirectory } from '../kube/namespaces.ts';
+import type { PolicySet } from '../policy/compile.ts';
+import type { SidecarSettings } from '../sidecar-mode.ts';
 import { allowed, denied, errored, patched, type AdmissionAnswer } from './response.ts';
 import type { AdmissionRequest } from './review.ts';
-
-/** SidecarModeSetting is `--sidecar-mode`: `auto` picks native where the cluster has it. */
-export type SidecarModeSetting = SidecarMode | 'auto';
-
-/** SidecarSettings is the global sidecar choice and what the cluster supports. */
-export interface SidecarSettings {
-  readonly mode: SidecarModeSetting;
-  /** nativeSupported: native sidecars are on by default from Kubernetes 1.29 (KEP-753). */
-  readonly nativeSupported: boolean;
-}
 
 /** AdmitEnv is what the handler reads besides the request; all of it is in memory. */
 export interface AdmitEnv {
   /** getPolicies returns the current set; a reload swaps it between two reviews. */
   readonly getPolicies: () => PolicySet;
   readonly namespaces: NamespaceDirectory;
+  /** sidecars is the decided sidecar mode (decideSidecars), the same for every review. */
   readonly sidecars: SidecarSettings;
 }
 
@@ -70,12 +62,6 @@ function podName(object: JsonValue | undefined, request: AdmissionRequest): stri
   return typeof generateName === 'string' ? generateName : '';
 }
 
-/** resolveSidecarMode turns `auto` into what the cluster supports. */
-export function resolveSidecarMode(settings: SidecarSettings): SidecarMode {
-  if (settings.mode !== 'auto') return settings.mode;
-  return settings.nativeSupported ? 'native' : 'classic';
-}
-
 function answerFor(result: InjectResult): PodAdmission['answer'] {
   const { warnings } = result;
   switch (result.outcome) {
@@ -105,15 +91,7 @@ export function admitPod(request: AdmissionRequest, env: AdmitEnv): PodAdmission
   if (!read.ok) {
     return { answer: errored(400, read.reason), result: 'errored', injected: [], pod };
   }
-  const namespace = lookupNamespace(env.namespaces, request.namespace);
-  const context: InjectContext = {
-    namespace: request.namespace,
-    namespaceLabels: namespace.labels,
-    namespaceAnnotations: namespace.annotations,
-    sidecarMode: resolveSidecarMode(env.sidecars),
-    nativeSidecarsSupported: env.sidecars.nativeSupported,
-    podSecurityLevel: namespace.podSecurityLevel,
-  };
+  const context = injectContext(env.namespaces, request.namespace, env.sidecars);
   let result: InjectResult;
   try {
     result = injectPod(read.value, env.getPolicies(), context);

@@ -8,13 +8,14 @@ import { explainPod, type Explanation } from '../inject/engine.ts';
 import type { ParamSource } from '../inject/params.ts';
 import { quoteValue } from '../inject/quote.ts';
 import { workloadName } from '../inject/workloads.ts';
+import { injectContext } from '../kube/namespaces.ts';
 import type { PolicySet } from '../policy/compile.ts';
 import { readWebhookFile } from '../webhook/config-file.ts';
 import { DEFAULT_EXCLUDED_NAMESPACES, deriveWebhooks } from '../webhook/derive.ts';
 import { whoSends, type Sending, type WebhookView } from '../webhook/evaluate.ts';
 import { documentWorkloads } from './document-workloads.ts';
 import type { FlagTable } from './flags.ts';
-import { OFFLINE_FLAGS, offlineContext, runOfflineVerb } from './offline.ts';
+import { OFFLINE_FLAGS, offlineSidecars, runOfflineVerb } from './offline.ts';
 
 /** FLAGS are the flags of this verb. */
 export const FLAGS = {
@@ -105,6 +106,7 @@ export function run(args: string[]): Promise<number> {
     const webhooks = await webhooksFor(values.webhook, input.policies);
     let denied = 0;
     let pods = 0;
+    const sidecars = offlineSidecars(input.sidecarMode);
     for (const [index, { value }] of input.documents.entries()) {
       for (const { where, workload } of documentWorkloads(value, input.defaultNamespace)) {
         pods += 1;
@@ -115,7 +117,7 @@ export function run(args: string[]): Promise<number> {
           denied += 1;
           continue;
         }
-        const context = offlineContext(workload.namespace, input.sidecarMode, input.namespaces);
+        const context = injectContext(input.namespaces, workload.namespace, sidecars);
         const explanation = explainPod(workload.pod, input.policies, context);
         const sending = whoSends(webhooks, {
           pod: workload.pod,

@@ -7,11 +7,12 @@ import type { Document } from 'yaml';
 import type { ManifestDocument } from './documents.ts';
 import { injectPod } from '../inject/engine.ts';
 import { workloadName } from '../inject/workloads.ts';
-import type { NamespaceDirectory } from '../kube/namespaces.ts';
-import type { PolicySet, SidecarMode } from '../policy/compile.ts';
+import { injectContext, type NamespaceDirectory } from '../kube/namespaces.ts';
+import type { PolicySet } from '../policy/compile.ts';
+import type { SidecarMode } from '../sidecar-mode.ts';
 import { patchDocument } from './document-patch.ts';
 import { documentWorkloads } from './document-workloads.ts';
-import { offlineContext } from './offline.ts';
+import { offlineSidecars } from './offline.ts';
 
 /** ManifestOptions are the offline settings for a stream. */
 export interface ManifestOptions {
@@ -56,6 +57,7 @@ export function injectManifests(
   const denials: string[] = [];
   const warnings: string[] = [];
   let injected = 0;
+  const sidecars = offlineSidecars(options.sidecarMode);
   for (const [index, { document, value, text }] of documents.entries()) {
     let patched = false;
     for (const { path, where: part, workload } of documentWorkloads(
@@ -68,7 +70,7 @@ export function injectManifests(
         continue;
       }
       const where = `${at} (${workloadName(workload.document)})`;
-      const context = offlineContext(workload.namespace, options.sidecarMode, options.namespaces);
+      const context = injectContext(options.namespaces, workload.namespace, sidecars);
       const result = injectPod(workload.pod, policies, context);
       for (const warning of result.warnings) warnings.push(`${where}: ${warning}`);
       if (result.outcome === 'denied') denials.push(`${where}: denied: ${result.reason}`);

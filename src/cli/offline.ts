@@ -3,22 +3,28 @@
  * engine's context for a document, and running the engine on each pod template.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { TandemError } from '../errors.ts';
 import { isJsonObject, type JsonObject } from '../json.ts';
-import type { PolicySet, SidecarMode } from '../policy/compile.ts';
+import type { PolicySet } from '../policy/compile.ts';
 import { loadPolicies } from '../policy/load.ts';
 import { parseManifests, readManifestText, type ManifestDocument } from './documents.ts';
 import { reportFailure } from './failure.ts';
 import { flagLines, parseFlags, type FlagTable, type FlagValues } from './flags.ts';
-import type { InjectContext } from '../inject/types.ts';
 import { readPod } from '../inject/pod-shape.ts';
 import { findPodTemplate, podTemplatePath, workloadNamespace } from '../inject/workloads.ts';
-import { lookupNamespace, type NamespaceDirectory } from '../kube/namespaces.ts';
+import type { NamespaceDirectory } from '../kube/namespaces.ts';
 import {
   readNamespaceAnnotationsFile,
   readNamespaceLabelsFile,
   staticNamespaces,
 } from '../kube/static-namespaces.ts';
+import {
+  ASSUMED_SUPPORT,
+  SIDECAR_MODES,
+  decideSidecars,
+  parseSidecarModeSetting,
+  type SidecarMode,
+  type SidecarSettings,
+} from '../sidecar-mode.ts';
 
 /** OFFLINE_FLAGS are the flags both offline verbs take. */
 export const OFFLINE_FLAGS = {
@@ -64,30 +70,12 @@ namespace does in a cluster, and no annotations. The cluster-wide param values a
 PolicyValues documents in the policies directory.
 `;
 
-/** parseSidecarMode checks the --sidecar-mode flag. */
-export function parseSidecarMode(value: string): SidecarMode {
-  if (value === 'native' || value === 'classic') return value;
-  throw new TandemError(
-    'TANDEM_ERR_CONFIG',
-    `--sidecar-mode must be native or classic, not "${value}"`,
-  );
-}
-
-/** offlineContext is the engine's context for a document outside a cluster. */
-export function offlineContext(
-  namespace: string,
-  sidecarMode: SidecarMode,
-  namespaces: NamespaceDirectory,
-): InjectContext {
-  const info = lookupNamespace(namespaces, namespace);
-  return {
-    namespace,
-    namespaceLabels: info.labels,
-    namespaceAnnotations: info.annotations,
-    sidecarMode,
-    nativeSidecarsSupported: true,
-    podSecurityLevel: info.podSecurityLevel,
-  };
+/**
+ * offlineSidecars is the sidecar settings outside a cluster: the flag's mode, with the
+ * native sidecars every Kubernetes still supported runs.
+ */
+export function offlineSidecars(sidecarMode: SidecarMode): SidecarSettings {
+  return decideSidecars(sidecarMode, ASSUMED_SUPPORT);
 }
 
 /** WorkloadPod is a document's pod template, ready for the engine. */
@@ -171,7 +159,7 @@ export async function runOfflineVerb<T extends typeof OFFLINE_FLAGS>(
       process.stderr.write(`tandem ${verb.name}: -f FILE is required\n\n${help}`);
       return 2;
     }
-    const sidecarMode = parseSidecarMode(values['sidecar-mode']);
+    const sidecarMode = parseSidecarModeSetting(values['sidecar-mode'], SIDECAR_MODES);
     const labelsFile = values['namespace-labels'];
     const annotationsFile = values['namespace-annotations'];
     const namespaces = staticNamespaces(

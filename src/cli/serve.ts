@@ -4,7 +4,6 @@
  * src/server/webhook.ts.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
-import type { SidecarModeSetting } from '../admission/pod.ts';
 import { TandemError } from '../errors.ts';
 import { reportFailure } from './failure.ts';
 import { flagLines, parseFlags, type FlagTable, type FlagValues } from './flags.ts';
@@ -16,6 +15,12 @@ import {
 } from '../kube/static-namespaces.ts';
 import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_CONNECTIONS } from '../server/app.ts';
 import { startWebhook, type RunningWebhook } from '../server/webhook.ts';
+import {
+  ASSUMED_SUPPORT,
+  SERVE_SIDECAR_MODES,
+  decideSidecars,
+  parseSidecarModeSetting,
+} from '../sidecar-mode.ts';
 
 // The kubelet's default terminationGracePeriodSeconds is 30; the endpoint removal that
 // stops new reviews arriving takes a few seconds to reach every apiserver, so 5 s of
@@ -114,11 +119,6 @@ function parseInteger(flag: string, value: string, range: { min: number; max: nu
   return number;
 }
 
-function parseSidecarModeSetting(value: string): SidecarModeSetting {
-  if (value === 'native' || value === 'classic' || value === 'auto') return value;
-  throw configError(`--sidecar-mode must be native, classic or auto, not "${value}"`);
-}
-
 type Values = FlagValues<typeof FLAGS>;
 
 /**
@@ -127,7 +127,7 @@ type Values = FlagValues<typeof FLAGS>;
  * Kubernetes still supported, 1.29 and later) unless the flag says classic.
  */
 async function clusterSide(values: Values, logger: Logger): Promise<ClusterConnection> {
-  const mode = parseSidecarModeSetting(values['sidecar-mode']);
+  const mode = parseSidecarModeSetting(values['sidecar-mode'], SERVE_SIDECAR_MODES);
   if (!values['no-cluster']) {
     // Loaded only here: @kubernetes/client-node adds about 55 MiB of RSS (issue 5's
     // benchmark), which a local run without a cluster need not carry.
@@ -148,7 +148,7 @@ async function clusterSide(values: Values, logger: Logger): Promise<ClusterConne
     annotationsFile === '' ? {} : await readNamespaceAnnotationsFile(annotationsFile);
   return {
     namespaces: staticNamespaces(table, annotations),
-    sidecars: { mode, nativeSupported: true },
+    sidecars: decideSidecars(mode, ASSUMED_SUPPORT),
     close: () => Promise.resolve(),
   };
 }

@@ -24,14 +24,14 @@ import { formatPolicyIssue } from '../errors.ts';
 import { injectPod } from '../inject/engine.ts';
 import type { InjectResult } from '../inject/types.ts';
 import { isJsonObject } from '../json.ts';
+import { injectContext } from '../kube/namespaces.ts';
 import { staticNamespaces } from '../kube/static-namespaces.ts';
-import { decideSidecars, parseClusterVersion } from '../kube/version.ts';
-import type { SidecarMode } from '../policy/compile.ts';
+import { nativeSupport, parseClusterVersion } from '../kube/version.ts';
+import { ASSUMED_SUPPORT, decideSidecars, type SidecarMode } from '../sidecar-mode.ts';
 import { buildPolicyDirectory, type PolicyFileText } from '../policy/load.ts';
 import { parseManifests } from './documents.ts';
 import { documentWorkloads } from './document-workloads.ts';
 import { MANIFEST_YAML_OPTIONS } from './manifest-yaml.ts';
-import { offlineContext } from './offline.ts';
 
 export const INPUT = 'pod.yaml';
 const POLICIES = 'policies.yaml';
@@ -185,7 +185,7 @@ function runEngine(dir: string, settings: CaseSettings, problems: string[]): Out
     },
   });
   const mode = context.sidecarMode ?? settings.sidecarMode;
-  let engineContext = offlineContext(workload.namespace, mode, namespaces);
+  let support = ASSUMED_SUPPORT;
   if (context.kubernetesVersion !== undefined) {
     const version = parseClusterVersion({ gitVersion: context.kubernetesVersion });
     if (version === undefined) {
@@ -194,9 +194,13 @@ function runEngine(dir: string, settings: CaseSettings, problems: string[]): Out
       );
       return undefined;
     }
-    const decided = decideSidecars(mode, version);
-    engineContext = { ...engineContext, ...decided };
+    support = nativeSupport(version);
   }
+  const engineContext = injectContext(
+    namespaces,
+    workload.namespace,
+    decideSidecars(mode, support),
+  );
   const result = injectPod(workload.pod, loaded.set, engineContext);
   return inject(value, [...found.path, ...workload.templatePath], result);
 }

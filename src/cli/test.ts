@@ -10,8 +10,8 @@ import { PolicyLoadError, TandemError } from '../errors.ts';
 import { readPolicyFiles } from '../policy/load.ts';
 import { reportFailure } from './failure.ts';
 import { flagLines, parseFlags, type FlagTable } from './flags.ts';
-import { parseSidecarMode } from './offline.ts';
 import { findCases, runCase, type CaseResult } from './test-case.ts';
+import { SIDECAR_MODES, parseSidecarModeSetting } from '../sidecar-mode.ts';
 
 /** FLAGS are the flags of this verb. */
 export const FLAGS = {
@@ -70,7 +70,7 @@ export async function run(args: string[]): Promise<number> {
       process.stdout.write(HELP);
       return 0;
     }
-    const sidecarMode = parseSidecarMode(values['sidecar-mode']);
+    const sidecarMode = parseSidecarModeSetting(values['sidecar-mode'], SIDECAR_MODES);
     const read = await readPolicyFiles(values.policies);
     if (read.issues.length > 0) throw new PolicyLoadError(read.issues);
     const roots = positionals.length === 0 ? ['.'] : positionals;

@@ -11,7 +11,8 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from '@kubernetes/client-node';
-import type { LoadedPolicy, SidecarMode } from '../policy/compile.ts';
+import type { LoadedPolicy } from '../policy/compile.ts';
+import { effectiveSidecarMode, type SidecarMode } from '../sidecar-mode.ts';
 import { renderTemplate, type TemplateScope } from '../policy/template.ts';
 import { bookPodPorts, checkInjectedContainers, type PortBook } from './container-checks.ts';
 import { resolveMountPath } from './mount-path.ts';
@@ -62,13 +63,6 @@ export interface ComposeInput {
   readonly facts: Pick<PodFacts, 'pod' | 'status' | 'scope'>;
   /** targets index the app containers, in `spec.containers`, that get mounts and env. */
   readonly targets: readonly number[];
-}
-
-function effectiveMode(policy: LoadedPolicy, context: InjectContext): SidecarMode {
-  // A cluster before 1.29 drops restartPolicy from init containers, and the pod would
-  // then wait forever on a sidecar that never exits: never emit native sidecars there.
-  if (!context.nativeSidecarsSupported) return 'classic';
-  return policy.spec.sidecarMode ?? context.sidecarMode;
 }
 
 function ownerOf(name: string, addedEarlier: ReadonlySet<string>): string {
@@ -185,7 +179,7 @@ function addPolicy(
 ): string | undefined {
   const { policy, params } = input;
   const { additions, context } = state;
-  const mode = effectiveMode(policy, context);
+  const mode = effectiveSidecarMode(policy.spec.sidecarMode, context);
   const templateScope = { ...scope, params };
   const { rendered, inits, sidecars } = renderCache.rendered(policy, mode, templateScope, () =>
     renderPolicy(policy, mode, templateScope),

@@ -48,12 +48,7 @@ interface Run extends Explanation {
   readonly injecting?: { readonly facts: PodFacts; readonly selected: readonly SelectedPolicy[] };
 }
 
-function run(
-  pod: V1Pod,
-  policies: PolicySet,
-  context: InjectContext,
-  candidates: Candidates,
-): Run {
+function run(pod: V1Pod, policies: PolicySet, context: InjectContext, candidates: Candidates): Run {
   const read = readPodFacts(pod, context, policies.clusterValues);
   if (!read.ok) return { decisions: [], result: answer(read) };
   const trust = trustStatus(read.value, policies);

@@ -6,7 +6,8 @@
  * cost (issue 16). Entries are deep-frozen and shared between admissions: a later step
  * that mutated one would throw, not leak one pod's additions into another's.
  */
-import type { LoadedPolicy, SidecarMode } from '../policy/compile.ts';
+import type { LoadedPolicy } from '../policy/compile.ts';
+import type { SidecarMode } from '../sidecar-mode.ts';
 import type { TemplateItem, TemplateNode, TemplateRef, TemplateScope } from '../policy/template.ts';
 
 /**

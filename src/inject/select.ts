@@ -147,7 +147,10 @@ function automaticWhy({ policy, context }: Considered): {
   if (selector !== undefined) {
     why.push(`selector ${describeSelector(selector)} matches the pod's labels`);
   }
-  return { reason: namespaceInjection === true ? 'namespace' : 'selector', why: why.join(', and ') };
+  return {
+    reason: namespaceInjection === true ? 'namespace' : 'selector',
+    why: why.join(', and '),
+  };
 }
 
 /** Choice is one policy's decision, and the policy when it is to be injected. */

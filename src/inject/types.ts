@@ -4,11 +4,11 @@
  * then call it.
  */
 import type { Operation } from 'fast-json-patch';
-import type { SidecarMode } from '../policy/compile.ts';
+import type { SidecarSettings } from '../sidecar-mode.ts';
 import type { PodSecurityLevel } from './pod-security.ts';
 
 /** InjectContext is everything about the admission the pod itself does not say. */
-export interface InjectContext {
+export interface InjectContext extends SidecarSettings {
   /** namespace of the request; a pod being created may leave metadata.namespace empty. */
   readonly namespace: string;
   /** namespaceLabels of that namespace, for `namespaceSelector`. */
@@ -18,10 +18,6 @@ export interface InjectContext {
    * param values for its pods where a param's `setBy` allows it; none when absent.
    */
   readonly namespaceAnnotations?: Readonly<Record<string, string>> | undefined;
-  /** sidecarMode is the global default; a policy's `sidecarMode` overrides it. */
-  readonly sidecarMode: SidecarMode;
-  /** nativeSidecarsSupported is false on clusters before 1.29: never emit native sidecars there. */
-  readonly nativeSidecarsSupported: boolean;
   /** podSecurityLevel is the namespace's `pod-security.kubernetes.io/enforce` level, if known. */
   readonly podSecurityLevel?: PodSecurityLevel | undefined;
 }

@@ -5,11 +5,11 @@
  * /healthz answers at once, /readyz waits for the cache.
  */
 import type { Logger } from 'pino';
-import type { SidecarSettings } from '../admission/pod.ts';
+import { decideSidecars, type SidecarModeSetting, type SidecarSettings } from '../sidecar-mode.ts';
 import { loadClusterConfig } from './config.ts';
 import { createNamespaceCache } from './namespace-cache.ts';
 import type { NamespaceDirectory } from './namespaces.ts';
-import { decideSidecars, fetchClusterVersion, type SidecarModeFlag } from './version.ts';
+import { fetchClusterVersion, nativeSupport } from './version.ts';
 
 /** ClusterConnection is the cluster-facing half of the server's dependencies. */
 export interface ClusterConnection {
@@ -21,14 +21,14 @@ export interface ClusterConnection {
 
 /** connectToCluster finds the cluster, asks its version and starts the namespace cache. */
 export async function connectToCluster(
-  sidecarFlag: SidecarModeFlag,
+  sidecarFlag: SidecarModeSetting,
   logger: Logger,
 ): Promise<ClusterConnection> {
   const cluster = loadClusterConfig();
   logger.info({ source: cluster.source, server: cluster.server }, 'cluster found');
   const version = await fetchClusterVersion(cluster.kubeConfig);
-  const decision = decideSidecars(sidecarFlag, version);
-  if (decision.warning !== undefined) logger.warn(decision.warning);
+  const { warning, ...decision } = decideSidecars(sidecarFlag, nativeSupport(version));
+  if (warning !== undefined) logger.warn(warning);
   logger.info(
     { version: version?.text, sidecarMode: decision.sidecarMode },
     'sidecar mode chosen from the cluster version',
@@ -51,7 +51,7 @@ export async function connectToCluster(
   });
   return {
     namespaces,
-    sidecars: { mode: decision.sidecarMode, nativeSupported: decision.nativeSidecarsSupported },
+    sidecars: decision,
     close: () => namespaces.stop(),
   };
 }

@@ -5,6 +5,8 @@
  */
 import { PARAM_ANNOTATION_SUFFIX } from '../annotations.ts';
 import type { PodSecurityLevel } from '../inject/pod-security.ts';
+import type { InjectContext } from '../inject/types.ts';
+import type { SidecarSettings } from '../sidecar-mode.ts';
 
 /** NamespaceInfo is what tandem knows of one namespace. */
 export interface NamespaceInfo {
@@ -67,4 +69,25 @@ function paramAnnotations(
  */
 export function lookupNamespace(directory: NamespaceDirectory, name: string): NamespaceInfo {
   return directory.lookup(name) ?? namespaceInfo({ [NAMESPACE_NAME_LABEL]: name });
+}
+
+/**
+ * injectContext is the engine's context for a pod in `namespace`: what `directory` knows
+ * of the namespace, and the decided sidecar settings. The webhook and the offline verbs
+ * both build it here, so the engine cannot see two versions of one admission.
+ */
+export function injectContext(
+  directory: NamespaceDirectory,
+  namespace: string,
+  sidecars: SidecarSettings,
+): InjectContext {
+  const info = lookupNamespace(directory, namespace);
+  return {
+    namespace,
+    namespaceLabels: info.labels,
+    namespaceAnnotations: info.annotations,
+    sidecarMode: sidecars.sidecarMode,
+    nativeSidecarsSupported: sidecars.nativeSidecarsSupported,
+    podSecurityLevel: info.podSecurityLevel,
+  };
 }

@@ -6,23 +6,13 @@
  */
 import type { KubeConfig, VersionInfo } from '@kubernetes/client-node';
 import { TandemError } from '../errors.ts';
-import type { SidecarMode } from '../policy/compile.ts';
+import type { NativeSupport } from '../sidecar-mode.ts';
 
 /** ClusterVersion is a parsed Kubernetes version; `text` is what the server said. */
 export interface ClusterVersion {
   readonly major: number;
   readonly minor: number;
   readonly text: string;
-}
-
-/** SidecarModeFlag is `--sidecar-mode`: `auto` takes native where the cluster has it. */
-export type SidecarModeFlag = SidecarMode | 'auto';
-
-/** SidecarDecision is what the engine's context gets, and a warning for the start-up log. */
-export interface SidecarDecision {
-  readonly sidecarMode: SidecarMode;
-  readonly nativeSidecarsSupported: boolean;
-  readonly warning: string | undefined;
 }
 
 // Native sidecars: alpha behind a gate in 1.28, on by default from 1.29 (beta), GA in 1.33.
@@ -66,34 +56,12 @@ export function supportsNativeSidecars(version: ClusterVersion): boolean {
 }
 
 /**
- * decideSidecars turns `--sidecar-mode` and the cluster's version into the engine's
- * setting. A cluster before 1.29, or one whose version is unknown, never gets native
- * sidecars, whatever the flag says: `native` there is downgraded to `classic`, with a
- * warning, because the pod would otherwise hang.
+ * nativeSupport says whether a cluster of `version` runs native sidecars; one whose
+ * version is unknown is taken not to (decideSidecars in src/sidecar-mode.ts decides).
  */
-export function decideSidecars(
-  flag: SidecarModeFlag,
-  version: ClusterVersion | undefined,
-): SidecarDecision {
-  const supported = version !== undefined && supportsNativeSidecars(version);
-  if (supported) {
-    return {
-      sidecarMode: flag === 'auto' ? 'native' : flag,
-      nativeSidecarsSupported: true,
-      warning: undefined,
-    };
-  }
-  const which = version === undefined ? 'an unknown version' : `version ${version.text}`;
-  return {
-    sidecarMode: 'classic',
-    nativeSidecarsSupported: false,
-    warning:
-      flag === 'classic'
-        ? undefined
-        : `the cluster runs ${which}; native sidecars need 1.29 or later, so ` +
-          `${flag === 'native' ? '--sidecar-mode native is ignored and ' : ''}` +
-          'sidecars are injected as classic containers',
-  };
+export function nativeSupport(version: ClusterVersion | undefined): NativeSupport {
+  if (version === undefined) return { supported: false, cluster: 'an unknown version' };
+  return { supported: supportsNativeSidecars(version), cluster: `version ${version.text}` };
 }
 
 /**

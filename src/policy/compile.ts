@@ -15,9 +15,6 @@ import {
   type TemplateProblem,
 } from './template.ts';
 
-/** SidecarMode says how long-running policy containers join a pod (SPEC §3 rule 4). */
-export type SidecarMode = 'native' | 'classic';
-
 /** CompiledParam is one declared param, ready to check a pod's value against. */
 export interface CompiledParam {
   readonly name: string;

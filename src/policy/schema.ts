@@ -9,6 +9,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { MAX_PARAM_VALUE_LENGTH } from '../limits.ts';
+import { SIDECAR_MODES } from '../sidecar-mode.ts';
 
 /** DNS_1123_LABEL is the Kubernetes rule for container, volume and policy names. */
 export const DNS_1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
@@ -98,7 +99,7 @@ export const PolicySpecSchema = Type.Object(
     // true: injected into every pod of a namespace labelled `tandem.dev/injection: enabled`
     // (Istio's `istio-injection=enabled`), narrowed by `selector` when there is one.
     namespaceInjection: Type.Optional(Type.Boolean()),
-    sidecarMode: Type.Optional(Type.Union([Type.Literal('native'), Type.Literal('classic')])),
+    sidecarMode: Type.Optional(Type.Union(SIDECAR_MODES.map((mode) => Type.Literal(mode)))),
     // A hostNetwork pod's containers listen on the node's own interfaces, so a policy's
     // ports would clash with the node's and with every other such pod on it: a policy
     // must opt in. `unsupported` (the default) skips automatic injection and denies a

@@ -6,7 +6,7 @@
  */
 import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import type { SidecarSettings } from '../admission/pod.ts';
+import type { SidecarSettings } from '../sidecar-mode.ts';
 import type { NamespaceDirectory } from '../kube/namespaces.ts';
 import { loadPolicies } from '../policy/load.ts';
 import { buildApp, type ConnectionTimeouts, type WebhookApp } from './app.ts';

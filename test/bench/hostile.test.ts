@@ -12,7 +12,7 @@ t.test('every hostile bench review gets the answer the bench expects of it', asy
   const env = {
     getPolicies: () => policies,
     namespaces: staticNamespaces({}),
-    sidecars: { mode: 'auto' as const, nativeSupported: true },
+    sidecars: { sidecarMode: 'native' as const, nativeSidecarsSupported: true },
   };
   for (const body of hostileBodies()) {
     const parsed = parseReview(JSON.parse(JSON.stringify(body.review)));

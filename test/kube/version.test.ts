@@ -1,12 +1,17 @@
 import t from 'tap';
 import { TandemError } from '../../src/errors.ts';
 import {
-  decideSidecars,
   fetchClusterVersion,
+  nativeSupport,
   parseClusterVersion,
   supportsNativeSidecars,
   type ClusterVersion,
 } from '../../src/kube/version.ts';
+import { decideSidecars as decide, type SidecarModeSetting } from '../../src/sidecar-mode.ts';
+
+/** decideSidecars decides for a cluster of `version`, as `tandem serve` does at start. */
+const decideSidecars = (flag: SidecarModeSetting, version: ClusterVersion | undefined) =>
+  decide(flag, nativeSupport(version));
 import { recorded, startFakeApiServer } from '../fixtures/kube/fake-apiserver.ts';
 
 const v = (major: number, minor: number): ClusterVersion => ({

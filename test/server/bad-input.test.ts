@@ -140,7 +140,7 @@ t.test('a bug in the engine still answers a review with the uid and code 500', a
       return policies;
     },
     namespaces: staticNamespaces({}),
-    sidecars: { mode: 'native', nativeSupported: true },
+    sidecars: { sidecarMode: 'native', nativeSidecarsSupported: true },
     logger,
     metrics: createMetrics(new Registry()),
     readiness: () => ({ ready: true, checks: {} }),
