@@ -6,7 +6,7 @@
  */
 import { injectPod } from '../inject/engine.ts';
 import { readPod } from '../inject/pod-shape.ts';
-import type { InjectContext, InjectResult } from '../inject/types.ts';
+import type { InjectResult } from '../inject/types.ts';
 import { isJsonObject, type JsonValue } from '../json.ts';
 import { injectContext, type NamespaceDirectory } from '../kube/namespaces.ts';
 import type { PolicySet } from '../policy/compile.ts';
