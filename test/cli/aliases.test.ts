@@ -5,9 +5,6 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { runTandem } from '../fixtures/tandem-cli.ts';
 
-// Each case starts the real CLI, a few seconds apiece on a loaded 2-core machine.
-t.setTimeout(180_000);
-
 // One rule for YAML aliases in every file tandem reads: any number of aliases, as long
 // as the document stays under a million nodes once they are expanded. A bomb is refused
 // with one line that names the file, by `inject`, `explain` and `lint` alike.

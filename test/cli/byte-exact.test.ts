@@ -1,9 +1,6 @@
 import t from 'tap';
 import { runTandem } from '../fixtures/tandem-cli.ts';
 
-// Each case starts the real CLI, a few seconds apiece on a loaded 2-core machine.
-t.setTimeout(180_000);
-
 // `tandem inject` writes a document it does not change exactly as it read it, and a
 // document it injects with the author's comments.
 

@@ -7,9 +7,6 @@ import { envTwin } from '../../src/cli/flags.ts';
 import { REPO_ROOT } from '../fixtures/corpus.ts';
 import { runTandem } from '../fixtures/tandem-cli.ts';
 
-// Each case starts real processes: minutes on a loaded 2-core machine.
-t.setTimeout(600_000);
-
 const EXAMPLE = path.join(REPO_ROOT, 'examples', 'deployment.yaml');
 
 t.test('tandem --version prints the version in package.json', (t) => {

@@ -12,7 +12,6 @@ import { runTandem } from '../fixtures/tandem-cli.ts';
 // kubectl reads manifests with go-yaml v2's YAML 1.1 rules. Each case holds: for input
 // kubectl accepts, kubectl reads `tandem inject`'s output as the same objects plus the
 // injection (tandem's engine run on what kubectl read). One kubectl process per side.
-t.setTimeout(180_000);
 
 const policies = await loadPolicies(path.join(REPO_ROOT, 'policies'));
 

@@ -6,7 +6,6 @@ import { runTandem } from '../fixtures/tandem-cli.ts';
 
 // The README's mesh-style tour shows what `tandem explain` prints for examples/mesh/:
 // the block after its marker must be exactly what the command prints today.
-t.setTimeout(120_000);
 
 const MARKER = '<!-- mesh-tour: the output below is checked by test/cli/mesh-tour.test.ts -->';
 

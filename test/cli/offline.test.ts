@@ -4,9 +4,6 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { REPO_ROOT } from '../fixtures/corpus.ts';
 
-// Each case starts real processes: minutes on a loaded 2-core machine.
-t.setTimeout(600_000);
-
 const EXAMPLE = path.join(REPO_ROOT, 'examples', 'deployment.yaml');
 
 /** tandem runs the real command line in a real process. */

@@ -11,9 +11,6 @@ import { parse } from 'yaml';
 import { REPO_POLICIES } from '../fixtures/reviews/harness.ts';
 import { runTandem } from '../fixtures/tandem-cli.ts';
 
-// Each case starts real processes: on a loaded 2-core machine that takes a while.
-t.setTimeout(300_000);
-
 const GREETER = `apiVersion: tandem.dev/v1alpha1
 kind: SidecarPolicy
 metadata: {name: greeter}

@@ -9,7 +9,6 @@ import { runTandem } from '../fixtures/tandem-cli.ts';
 // Issue 12 item 3: `lint` and `explain` tell the truth about the cluster. A policy that
 // no pod can reach through the webhook configuration (derived, or the one deployed) is a
 // lint issue at the field that makes it so; explain says why a pod is never sent.
-t.setTimeout(300_000);
 
 const KUBE_SYSTEM_ONLY = `apiVersion: tandem.dev/v1alpha1
 kind: SidecarPolicy

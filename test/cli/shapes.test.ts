@@ -7,9 +7,6 @@ import { REPO_ROOT } from '../fixtures/corpus.ts';
 import { KUBECTL_SKIP, kubectlRead, withInjection } from '../fixtures/kubectl-read.ts';
 import { runTandem } from '../fixtures/tandem-cli.ts';
 
-// Every case starts the real CLI (and some kubectl): minutes on a loaded 2-core machine.
-t.setTimeout(600_000);
-
 // What `kubectl get deploy -n shop -o yaml` printed: a List of two Deployments, one
 // asking for the log forwarder, with status, managedFields and resourceVersion.
 const LIST_FILE = path.join(REPO_ROOT, 'test', 'fixtures', 'kubectl-get', 'deployments.yaml');

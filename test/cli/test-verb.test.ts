@@ -5,9 +5,6 @@ import path from 'node:path';
 import { REPO_ROOT } from '../fixtures/corpus.ts';
 import { runTandem } from '../fixtures/tandem-cli.ts';
 
-// Each case starts the real CLI: minutes on a loaded 2-core machine.
-t.setTimeout(600_000);
-
 const GOLDEN = path.join(REPO_ROOT, 'test', 'fixtures', 'golden');
 
 /** casesFrom copies golden cases into a fresh folder, to be edited by a test. */

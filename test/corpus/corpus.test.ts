@@ -14,10 +14,6 @@ import { checkPod } from '../fixtures/check-pod.ts';
 import { CORPUS_DIR, REPO_ROOT, corpusFiles } from '../fixtures/corpus.ts';
 import { KUBECTL_SKIP, kubectlRead, withInjection } from '../fixtures/kubectl-read.ts';
 
-// 218 manifests, each injected twice in two modes, and one kubectl run over all of them:
-// about a minute on a loaded 2-core machine.
-t.setTimeout(600_000);
-
 const REQUEST = {
   'tandem.dev/inject': 'log-forwarder, redis-ambassador, metrics-adapter',
   'redis-ambassador.tandem.dev/upstreams': 'redis-0.cache:6379,redis-1.cache:6379',

@@ -20,8 +20,6 @@ import { checkSchemas, objectId, parseObjects, type RenderedObject } from './man
 // cert-manager and Prometheus Operator schemas, and against kustomize's render of the
 // same install.
 
-t.setTimeout(240_000);
-
 const skip =
   process.platform === 'linux' && process.arch === 'x64'
     ? false

@@ -17,7 +17,6 @@ import { runTandem } from '../fixtures/tandem-cli.ts';
 // the bundled policies by `tandem webhook` (`npm run webhook`); these tests fail when
 // either drifts from what the policies need, and check that every bundled policy is
 // reachable through what kustomize and helm render.
-t.setTimeout(180_000);
 
 const skip =
   process.platform === 'linux' && process.arch === 'x64'

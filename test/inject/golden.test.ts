@@ -21,7 +21,6 @@ import { runTandem } from '../fixtures/tandem-cli.ts';
 // on them; UPDATE_GOLDEN=1 runs it with --update. This file adds what a policy author's
 // case does not check: the expected pods pass API validation, a second injection adds
 // nothing, and `tandem inject` writes the same pod.
-t.setTimeout(600_000);
 
 const GOLDEN = path.join('test', 'fixtures', 'golden');
 const update = process.env.UPDATE_GOLDEN === '1';

@@ -26,8 +26,6 @@ import {
   type Started,
 } from '../fixtures/real/fluent-bit.ts';
 
-t.setTimeout(240_000);
-
 // Each test is skipped, saying why, where the binary cannot run (not Linux x86-64, or
 // libssl3 or libyaml-0-2 missing: .ci/run installs them).
 const skip = fluentBitMissing() ?? false;

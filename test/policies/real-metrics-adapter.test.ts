@@ -28,8 +28,6 @@ import {
 } from '../fixtures/real/processes.ts';
 import { requireBinary, skipUnless, tempRoot } from '../fixtures/real/harness.ts';
 
-t.setTimeout(120_000);
-
 const REDIS_INSTALL = 'redis-server prometheus-redis-exporter';
 const NGINX_INSTALL = 'nginx-light prometheus-nginx-exporter';
 const NGINX_EXAMPLE = join(REPO_ROOT, 'examples', 'policies', 'nginx-metrics-adapter.yaml');

@@ -40,8 +40,6 @@ import {
   tempRoot,
 } from '../fixtures/real/harness.ts';
 
-t.setTimeout(120_000);
-
 const INSTALL = 'redis-server nutcracker busybox';
 const POLICY = loadBuiltinPolicy('redis-ambassador.yaml');
 /** PASSWORD has every character YAML, a shell or nutcracker's config could trip on. */

@@ -3,10 +3,6 @@ import { startClusterServe } from '../fixtures/kube/cluster-serve.ts';
 import { send, sendReview } from '../fixtures/reviews/harness.ts';
 import { redisPod, reviewFor } from '../fixtures/reviews/reviews.ts';
 
-// Each case starts a real `tandem serve` that loads @kubernetes/client-node: on a loaded
-// 2-core machine that alone can take tens of seconds, past tap's 30 s default.
-t.setTimeout(180_000);
-
 // `tandem serve` in cluster mode, end to end: a real child process finds a (fake, local)
 // apiserver through KUBECONFIG as kubectl would, asks its version, fills its namespace
 // cache through the real client-node, and only then reports ready.

@@ -11,9 +11,6 @@ import { startClusterServe } from '../fixtures/kube/cluster-serve.ts';
 import { sendReview } from '../fixtures/reviews/harness.ts';
 import { reviewFor } from '../fixtures/reviews/reviews.ts';
 
-// A real `tandem serve` that loads @kubernetes/client-node: tens of seconds when loaded.
-t.setTimeout(180_000);
-
 // greeting: the admin's value, a namespace's or the pod's; audience: the admin's alone.
 const GREETER = `apiVersion: tandem.dev/v1alpha1
 kind: SidecarPolicy

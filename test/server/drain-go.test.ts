@@ -18,8 +18,6 @@ import { redisPod, reviewFor } from '../fixtures/reviews/reviews.ts';
 
 const GRACE_SECONDS = 4;
 
-t.setTimeout(180_000);
-
 /** CallSummary is what the Go client prints when it stops. */
 interface CallSummary {
   readonly calls: number;

@@ -4,10 +4,6 @@ import { MESH_POLICIES } from '../fixtures/mesh-policies.ts';
 import { sendReview } from '../fixtures/reviews/harness.ts';
 import { reviewFor } from '../fixtures/reviews/reviews.ts';
 
-// Starting `tandem serve` loads @kubernetes/client-node: tens of seconds on a loaded
-// 2-core machine, past tap's 30 s default.
-t.setTimeout(180_000);
-
 // Namespace-level injection through the real `tandem serve` in cluster mode: the fake
 // apiserver lists namespace "mesh" labelled tandem.dev/injection=enabled and "plain"
 // without the label, then later labels "plain" on the open watch.

@@ -12,9 +12,6 @@ import {
 import { redisPod, reviewFor } from '../fixtures/reviews/reviews.ts';
 import { ECHO_POLICY } from '../fixtures/echo-policy.ts';
 
-// Loaded machines run these slowly; each test waits at most a few seconds per step.
-t.setTimeout(120_000);
-
 // ECHO_POLICY + ECHO_APP_ENV is the same policy with app env: ECHO_POLICY alone is the
 // valid first part of it, as a half-written file would be.
 const ECHO_APP_ENV = `  appContainer:
