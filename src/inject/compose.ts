@@ -14,14 +14,14 @@ import type {
 import type { LoadedPolicy } from '../policy/compile.ts';
 import { effectiveSidecarMode, type SidecarMode } from '../sidecar-mode.ts';
 import { renderTemplate, type TemplateScope } from '../policy/template.ts';
-import { bookPodPorts, checkInjectedContainers, type PortBook } from './container-checks.ts';
-import { resolveMountPath } from './mount-path.ts';
-import { checkPodSecurity } from './pod-security.ts';
+import { bookPodPorts, checkInjectedContainers, type PortBook } from '../rules/container-checks.ts';
+import { ClaimBook, mountPathClaim } from '../rules/pod-claims.ts';
+import { checkPodSecurity } from '../rules/pod-security.ts';
 import type { PodFacts } from './pod-facts.ts';
 import { quoteValue } from './quote.ts';
 import { createRenderCache } from './render-cache.ts';
 import { fail, ok, type Result } from './result.ts';
-import { withRestrictedDefaults } from './security-defaults.ts';
+import { withRestrictedDefaults } from '../rules/security-defaults.ts';
 import type { InjectionStatus } from './status.ts';
 import type { InjectContext } from './types.ts';
 
@@ -76,16 +76,17 @@ interface ComposeState {
   readonly additions: Additions;
   /** warnings are composition's own, in the order the policies raise them. */
   readonly warnings: string[];
-  /** takenContainers and takenVolumes map each name in use to who added it. */
-  readonly takenContainers: Map<string, string>;
-  readonly takenVolumes: Map<string, string>;
+  /** names holds each container and volume name in use, with who added it. */
+  readonly names: ClaimBook<string>;
+  /** volumes answers whether a volume of a name is in the pod, for mounts. */
+  readonly volumes: { has(name: string): boolean };
   readonly ports: PortBook;
 }
 
 function startState(input: ComposeInput, context: InjectContext): ComposeState {
   const { pod, status } = input.facts;
   const spec = pod.spec;
-  const takenContainers = new Map<string, string>();
+  const names = new ClaimBook<string>();
   const everyContainer = [
     ...(spec?.initContainers ?? []),
     ...(spec?.containers ?? []),
@@ -93,9 +94,12 @@ function startState(input: ComposeInput, context: InjectContext): ComposeState {
   ];
   // A set, not the status's lists: each is looked up once per container or volume.
   const addedEarlier = new Set([...status.containers, ...status.volumes]);
-  for (const c of everyContainer) takenContainers.set(c.name, ownerOf(c.name, addedEarlier));
-  const takenVolumes = new Map<string, string>();
-  for (const v of spec?.volumes ?? []) takenVolumes.set(v.name, ownerOf(v.name, addedEarlier));
+  for (const { name } of everyContainer) {
+    names.claim({ kind: 'container', key: name }, ownerOf(name, addedEarlier));
+  }
+  for (const { name } of spec?.volumes ?? []) {
+    names.claim({ kind: 'volume', key: name }, ownerOf(name, addedEarlier));
+  }
   const additions: Additions = {
     initContainers: [],
     initInsertIndex: leadingTandemInitContainers(pod, status),
@@ -109,8 +113,8 @@ function startState(input: ComposeInput, context: InjectContext): ComposeState {
     context,
     additions,
     warnings: [],
-    takenContainers,
-    takenVolumes,
+    names,
+    volumes: { has: (name) => names.holder({ kind: 'volume', key: name }) !== undefined },
     ports: bookPodPorts(pod),
   };
 }
@@ -119,15 +123,14 @@ function startState(input: ComposeInput, context: InjectContext): ComposeState {
 function claimNames(
   what: 'container' | 'volume',
   names: readonly string[],
-  taken: Map<string, string>,
+  taken: ClaimBook<string>,
   policyName: string,
 ): string | undefined {
   for (const name of names) {
-    const owner = taken.get(name);
+    const owner = taken.claim({ kind: what, key: name }, `policy "${policyName}" added`);
     if (owner !== undefined) {
       return `policy "${policyName}" adds ${what} "${name}", but a ${what} of that name exists (${owner} it)`;
     }
-    taken.set(name, `policy "${policyName}" added`);
   }
   return undefined;
 }
@@ -190,13 +193,13 @@ function addPolicy(
     claimNames(
       'container',
       containers.map((c) => c.name),
-      state.takenContainers,
+      state.names,
       policy.name,
     ) ??
     claimNames(
       'volume',
       volumes.map((v) => v.name),
-      state.takenVolumes,
+      state.names,
       policy.name,
     ) ??
     prefixed(
@@ -206,7 +209,7 @@ function addPolicy(
           ...inits.map((container) => ({ container, init: true })),
           ...sidecars.map((container) => ({ container, init: mode === 'native' })),
         ],
-        state.takenVolumes,
+        state.volumes,
         state.ports,
         policy.name,
       ),
@@ -278,7 +281,7 @@ function addAppSide(
 ): string | undefined {
   const { pod, additions } = state;
   const mounts = rendered.appContainer?.volumeMounts ?? [];
-  const missing = mounts.find((mount) => !state.takenVolumes.has(mount.name));
+  const missing = mounts.find((mount) => !state.volumes.has(mount.name));
   if (missing !== undefined) {
     return `policy "${policyName}" mounts volume "${missing.name}" in the app, which neither the pod nor a policy adds`;
   }
@@ -315,18 +318,17 @@ function addMounts(
   target: AppContainerAddition,
   mounts: readonly V1VolumeMount[],
 ): string | undefined {
-  const taken = new Map<string, string>();
-  for (const mount of [...(container.volumeMounts ?? []), ...target.volumeMounts]) {
-    taken.set(resolveMountPath(mount.mountPath), mount.mountPath);
+  const taken = new ClaimBook<string>();
+  for (const [i, mount] of [...(container.volumeMounts ?? []), ...target.volumeMounts].entries()) {
+    taken.claim(mountPathClaim(mount.mountPath, 'volumeMounts', i), mount.mountPath);
   }
-  for (const mount of mounts) {
-    const resolved = resolveMountPath(mount.mountPath);
-    const existing = taken.get(resolved);
+  for (const [i, mount] of mounts.entries()) {
+    const claim = mountPathClaim(mount.mountPath, 'appContainer.volumeMounts', i);
+    const existing = taken.claim(claim, mount.mountPath);
     if (existing !== undefined) {
-      const spelt = existing === resolved ? '' : ` (as ${quoteValue(existing)})`;
-      return `${resolved} in container "${container.name}", which already has a mount there${spelt}`;
+      const spelt = existing === claim.key ? '' : ` (as ${quoteValue(existing)})`;
+      return `${claim.key} in container "${container.name}", which already has a mount there${spelt}`;
     }
-    taken.set(resolved, mount.mountPath);
     target.volumeMounts.push({ ...mount });
   }
   return undefined;

@@ -5,7 +5,7 @@
  */
 import type { Operation } from 'fast-json-patch';
 import type { SidecarSettings } from '../sidecar-mode.ts';
-import type { PodSecurityLevel } from './pod-security.ts';
+import type { PodSecurityLevel } from '../rules/pod-security.ts';
 
 /** InjectContext is everything about the admission the pod itself does not say. */
 export interface InjectContext extends SidecarSettings {

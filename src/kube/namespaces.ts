@@ -4,7 +4,7 @@
  * cache in a cluster, a static table for local runs.
  */
 import { PARAM_ANNOTATION_SUFFIX } from '../annotations.ts';
-import type { PodSecurityLevel } from '../inject/pod-security.ts';
+import type { PodSecurityLevel } from '../rules/pod-security.ts';
 import type { InjectContext } from '../inject/types.ts';
 import type { SidecarSettings } from '../sidecar-mode.ts';
 

@@ -5,9 +5,15 @@
  */
 import type { V1Container, V1Volume } from '@kubernetes/client-node';
 import type { PolicyIssue } from '../errors.ts';
-import { resolveMountPath } from '../inject/mount-path.ts';
-import { checkPodSecurity, type PodSecurityLevel } from '../inject/pod-security.ts';
-import { withRestrictedDefaults } from '../inject/security-defaults.ts';
+import {
+  ClaimBook,
+  mountPathClaim,
+  portClaims,
+  type Claim,
+  type ClaimKind,
+} from '../rules/pod-claims.ts';
+import { checkPodSecurity, type PodSecurityLevel } from '../rules/pod-security.ts';
+import { withRestrictedDefaults } from '../rules/security-defaults.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.ts';
 import type { LoadedPolicy } from './compile.ts';
 import type { PolicyDirectoryResult, PolicyLocator } from './load.ts';
@@ -28,20 +34,12 @@ export interface LintOptions {
   readonly reach?: { readonly webhooks: readonly WebhookView[]; readonly source: string };
 }
 
-/** Claim is one name or value a policy adds to a pod that must be unique in the pod. */
-interface Claim {
-  /** subject names the claim for a message, e.g. `container "shipper"`. */
-  readonly subject: string;
-  readonly fieldPath: string;
-}
-
 /** Rendered is a policy's injectable content with its params at their defaults. */
 interface Rendered {
   readonly containers: readonly JsonObject[];
   readonly initContainers: readonly JsonObject[];
   readonly volumes: readonly JsonObject[];
   readonly mounts: readonly JsonObject[];
-  readonly env: readonly JsonObject[];
 }
 
 function objects(value: JsonValue | undefined): JsonObject[] {
@@ -66,71 +64,60 @@ function renderWithDefaults(policy: LoadedPolicy): Rendered {
     initContainers: objects(root['initContainers']),
     volumes: objects(root['volumes']),
     mounts: objects(app['volumeMounts']),
-    env: objects(app['env']),
   };
 }
 
-function text(value: JsonValue | undefined): string | undefined {
-  if (typeof value === 'string' && value !== '') return value;
-  // 0 is what an integer param without a default renders to: no real port to compare.
-  if (typeof value === 'number' && value !== 0) return String(value);
-  return undefined;
+/** PolicyClaim is a claim (pod-claims.ts) and where the policy file makes it. */
+interface PolicyClaim extends Pick<Claim, 'kind' | 'key'> {
+  readonly fieldPath: string;
 }
 
-function portClaims(container: JsonObject, path: string): Claim[] {
-  const claims: Claim[] = [];
-  for (const [j, port] of objects(container['ports']).entries()) {
-    const number = text(port['containerPort']);
-    const name = text(port['name']);
-    if (number !== undefined) {
-      claims.push({ subject: `port ${number}`, fieldPath: `${path}.ports[${j}].containerPort` });
-    }
-    if (name !== undefined) {
-      claims.push({ subject: `port name "${name}"`, fieldPath: `${path}.ports[${j}].name` });
-    }
-  }
-  return claims;
+function named(kind: 'container' | 'volume', item: JsonObject, path: string): PolicyClaim[] {
+  const name = item['name'];
+  return typeof name === 'string' && name !== ''
+    ? [{ kind, key: name, fieldPath: `${path}.name` }]
+    : [];
 }
 
-/** claimsOf lists everything a policy adds that another policy must not add too. */
-function claimsOf(rendered: Rendered): Claim[] {
-  const claims: Claim[] = [];
+/**
+ * claimsOf lists what a policy claims in a pod, by the rules admission applies
+ * (src/rules/pod-claims.ts): names, ports, port names, app mount paths.
+ */
+function claimsOf(rendered: Rendered): PolicyClaim[] {
+  const claims: PolicyClaim[] = [];
   const lists = [
-    ['spec.initContainers', rendered.initContainers],
-    ['spec.containers', rendered.containers],
+    ['spec.initContainers', rendered.initContainers, true],
+    ['spec.containers', rendered.containers, false],
   ] as const;
-  for (const [list, containers] of lists) {
-    for (const [i, container] of containers.entries()) {
+  for (const [list, containers, init] of lists) {
+    for (const [i, item] of containers.entries()) {
       const path = `${list}[${i}]`;
-      const name = text(container['name']);
-      // Init and app containers share one namespace of names in a pod.
-      if (name !== undefined) {
-        claims.push({ subject: `container "${name}"`, fieldPath: `${path}.name` });
-      }
-      // Ports are held only by containers that keep running: a plain init container has
-      // exited before the app starts, a native sidecar (restartPolicy Always) has not.
-      if (list === 'spec.containers' || container['restartPolicy'] === 'Always') {
-        claims.push(...portClaims(container, path));
+      claims.push(...named('container', item, path));
+      // A policy's containers are schema-checked containers: the same type admission reads.
+      for (const claim of portClaims(item as unknown as V1Container, init)) {
+        claims.push({ ...claim, fieldPath: `${path}.${claim.field}` });
       }
     }
   }
-  const more: [string, readonly JsonObject[], string, string][] = [
-    ['spec.volumes', rendered.volumes, 'name', 'volume'],
-    ['spec.appContainer.env', rendered.env, 'name', 'app env var'],
-    ['spec.appContainer.volumeMounts', rendered.mounts, 'mountPath', 'app mount path'],
-  ];
-  for (const [list, items, key, label] of more) {
-    for (const [i, item] of items.entries()) {
-      const raw = text(item[key]);
-      // Two spellings of one directory (`/var/log/app/`, `/var/log/app`) are one mount.
-      const value = raw !== undefined && key === 'mountPath' ? resolveMountPath(raw) : raw;
-      if (value !== undefined) {
-        claims.push({ subject: `${label} "${value}"`, fieldPath: `${list}[${i}].${key}` });
-      }
-    }
+  for (const [i, volume] of rendered.volumes.entries()) {
+    claims.push(...named('volume', volume, `spec.volumes[${i}]`));
+  }
+  for (const [i, mount] of rendered.mounts.entries()) {
+    const path = mount['mountPath'];
+    if (typeof path !== 'string' || path === '') continue;
+    const fieldPath = `spec.appContainer.volumeMounts[${i}].mountPath`;
+    claims.push({ ...mountPathClaim(path, fieldPath, i), fieldPath });
   }
   return claims;
 }
+
+const SUBJECTS: Record<ClaimKind, (key: string) => string> = {
+  container: (key) => `container "${key}"`,
+  volume: (key) => `volume "${key}"`,
+  port: (key) => `port ${key}`,
+  'port name': (key) => `port name "${key}"`,
+  'mount path': (key) => `app mount path "${key}"`,
+};
 
 function issueAt(
   policy: LoadedPolicy,
@@ -148,21 +135,23 @@ function issueAt(
  */
 function findConflicts(policies: readonly LoadedPolicy[], locate: PolicyLocator): PolicyIssue[] {
   const issues: PolicyIssue[] = [];
-  const first = new Map<string, { policy: LoadedPolicy; fieldPath: string }>();
+  const book = new ClaimBook<{ policy: LoadedPolicy; fieldPath: string }>();
   for (const policy of policies) {
     for (const claim of claimsOf(renderWithDefaults(policy))) {
-      const earlier = first.get(claim.subject);
-      if (earlier === undefined) {
-        first.set(claim.subject, { policy, fieldPath: claim.fieldPath });
-        continue;
-      }
+      const earlier = book.claim(claim, { policy, fieldPath: claim.fieldPath });
+      if (earlier === undefined) continue;
       const at = locate(earlier.policy, earlier.fieldPath);
       const where =
         earlier.policy === policy
           ? `earlier in this policy (line ${at.line})`
           : `by policy "${earlier.policy.name}" (${earlier.policy.source.file}:${at.line})`;
       issues.push(
-        issueAt(policy, locate, claim.fieldPath, `${claim.subject} is also added ${where}`),
+        issueAt(
+          policy,
+          locate,
+          claim.fieldPath,
+          `${SUBJECTS[claim.kind](claim.key)} is also added ${where}`,
+        ),
       );
     }
   }

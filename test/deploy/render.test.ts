@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import t from 'tap';
 import type { V1Container, V1Deployment } from '@kubernetes/client-node';
-import { checkPodSecurity } from '../../src/inject/pod-security.ts';
+import { checkPodSecurity } from '../../src/rules/pod-security.ts';
 import { buildPolicyDirectory } from '../../src/policy/load.ts';
 import { REPO_ROOT, renderDeploy } from '../../scripts/render-deploy.ts';
 import { rendered, type Manifests } from './manifests.ts';

@@ -41,6 +41,28 @@ function flag(container: V1Container, name: string): string | undefined {
 }
 
 t.test(
+  'a sidecar port named like a port of the app is denied, naming both: a port name is unique in the pod',
+  (t) => {
+    const pod = appPod({ 'tandem.dev/inject': 'metrics-adapter' });
+    const app = pod.spec?.containers[0];
+    if (app !== undefined) app.ports = [{ name: 'metrics', containerPort: 8080 }];
+    t.strictSame(
+      reason(run(pod)),
+      'policy "metrics-adapter": port "metrics" of container "tandem-redis-exporter" has the name of port "metrics" of container "app" of the pod: a port name must be unique in the pod',
+    );
+    t.end();
+  },
+);
+
+t.test('a sidecar port on the number of an app port of another protocol is no clash', (t) => {
+  const pod = appPod({ 'tandem.dev/inject': 'metrics-adapter' });
+  const app = pod.spec?.containers[0];
+  if (app !== undefined) app.ports = [{ name: 'dns', containerPort: 9121, protocol: 'UDP' }];
+  t.strictSame(run(pod).outcome, 'patched');
+  t.end();
+});
+
+t.test(
   'every port a built-in container listens on, as its command line says, is one of its declared containerPorts',
   (t) => {
     // Ports away from the defaults, so a declaration that ignores the param shows.
@@ -185,7 +207,7 @@ t.test('lint reports a built-in whose listeners clash at their defaults', (t) =>
   t.strictSame(
     issues.map((i) => `${i.fieldPath}: ${i.message.replace(/\(line \d+\)/, '(line N)')}`),
     [
-      'spec.containers[0].ports[1].containerPort: port 6379 is also added earlier in this policy (line N)',
+      'spec.containers[0].ports[1].containerPort: port 6379/TCP is also added earlier in this policy (line N)',
     ],
   );
   t.end();

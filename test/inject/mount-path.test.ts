@@ -5,7 +5,7 @@
 import path from 'node:path';
 import t from 'tap';
 import { injectPod } from '../../src/inject/engine.ts';
-import { resolveMountPath } from '../../src/inject/mount-path.ts';
+import { resolveMountPath } from '../../src/rules/mount-path.ts';
 import { lintPolicies } from '../../src/policy/lint.ts';
 import { buildPolicyDirectory, loadPolicies } from '../../src/policy/load.ts';
 import { REPO_ROOT } from '../fixtures/corpus.ts';

@@ -4,8 +4,8 @@ import {
   checkPodSecurity,
   type PodSecurityLevel,
   type PodSecurityRule,
-} from '../../src/inject/pod-security.ts';
-import { withRestrictedDefaults } from '../../src/inject/security-defaults.ts';
+} from '../../src/rules/pod-security.ts';
+import { withRestrictedDefaults } from '../../src/rules/security-defaults.ts';
 
 // What the engine injects for a policy that sets nothing: tandem's restricted defaults.
 const restrictedContext = (): V1SecurityContext => ({

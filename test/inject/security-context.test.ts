@@ -7,7 +7,7 @@ import type {
   V1SecurityContext,
 } from '@kubernetes/client-node';
 import { injectPod } from '../../src/inject/engine.ts';
-import { DEFAULT_RUN_AS_USER, withRestrictedDefaults } from '../../src/inject/security-defaults.ts';
+import { DEFAULT_RUN_AS_USER, withRestrictedDefaults } from '../../src/rules/security-defaults.ts';
 import { buildPolicySet } from '../../src/policy/compile.ts';
 import { loadPolicies } from '../../src/policy/load.ts';
 import { applyPatch, checkPod } from '../fixtures/check-pod.ts';

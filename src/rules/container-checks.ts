@@ -1,0 +1,106 @@
+/**
+ * Checks on rendered containers that a param value can break even when the policy is
+ * sound: two mounts meeting at one path, a mount of a volume nobody adds, a port out of
+ * range, or a port or port name already in use in the pod (pod-claims.ts says what
+ * clashes). Each would otherwise reach the user as the API server's rejection, or as a
+ * container that cannot bind, with tandem's part unnamed.
+ */
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import { ClaimBook, isPortNumber, mountPathClaim, portClaims, type Claim } from './pod-claims.ts';
+
+/**
+ * PortBook records who holds each port and port name of the pod, as a phrase for a
+ * message: `container "app" of the pod`, `port "x" of container "y" of policy "p"`.
+ */
+export type PortBook = ClaimBook<string>;
+
+/** listener names a port's side of a clash: the container, and the port's name if it has one. */
+function listener(container: V1Container, claim: Claim): string {
+  const port = container.ports?.[claim.index]?.name;
+  return port === undefined
+    ? `container "${container.name}"`
+    : `port "${port}" of container "${container.name}"`;
+}
+
+/** bookPodPorts lists the ports and port names the pod's own containers already declare. */
+export function bookPodPorts(pod: V1Pod): PortBook {
+  const book: PortBook = new ClaimBook();
+  const spec = pod.spec;
+  for (const [list, init] of [
+    [spec?.initContainers ?? [], true],
+    [spec?.containers ?? [], false],
+  ] as const) {
+    for (const container of list) {
+      for (const claim of portClaims(container, init)) {
+        book.claim(claim, `${listener(container, claim)} of the pod`);
+      }
+    }
+  }
+  return book;
+}
+
+/** clashMessage says what `claim` of `self` meets, held by `holder`. */
+function clashMessage(claim: Claim, self: string, holder: string): string {
+  if (claim.kind === 'port')
+    return `${self} would listen on ${claim.key}, where ${holder} already listens`;
+  return `${self} has the name of ${holder}: a port name must be unique in the pod`;
+}
+
+/** mountProblem says why one container's mounts cannot be, or undefined. */
+function mountProblem(
+  container: V1Container,
+  volumes: { has(name: string): boolean },
+): string | undefined {
+  const where = `container "${container.name}"`;
+  const paths = new Set<string>();
+  for (const [i, mount] of (container.volumeMounts ?? []).entries()) {
+    if (!volumes.has(mount.name)) {
+      return `${where} mounts volume "${mount.name}", which neither the pod nor a policy adds`;
+    }
+    const { key } = mountPathClaim(mount.mountPath, 'volumeMounts', i);
+    if (paths.has(key)) return `${where} would mount ${key} twice`;
+    paths.add(key);
+  }
+  return undefined;
+}
+
+/** portProblem says why one container's ports cannot join the pod, booking them when they can. */
+function portProblem(
+  container: V1Container,
+  init: boolean,
+  ports: PortBook,
+  policyName: string,
+): string | undefined {
+  const claims = portClaims(container, init);
+  for (const [j, port] of (container.ports ?? []).entries()) {
+    if (!isPortNumber(port.containerPort)) {
+      return `container "${container.name}" would listen on port ${String(port.containerPort)}, outside 1-65535`;
+    }
+    for (const claim of claims) {
+      if (claim.index !== j) continue;
+      const self = listener(container, claim);
+      const holder = ports.claim(claim, `${self} of policy "${policyName}"`);
+      if (holder !== undefined) return clashMessage(claim, self, holder);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * checkInjectedContainers returns why `containers` (policy `policyName`'s, rendered, with
+ * `init` telling plain init containers apart) cannot join the pod, or undefined. It books
+ * their ports when they pass. Mount paths compare as the kubelet resolves them.
+ */
+export function checkInjectedContainers(
+  containers: readonly { container: V1Container; init: boolean }[],
+  volumes: { has(name: string): boolean },
+  ports: PortBook,
+  policyName: string,
+): string | undefined {
+  for (const { container, init } of containers) {
+    const problem =
+      mountProblem(container, volumes) ?? portProblem(container, init, ports, policyName);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
