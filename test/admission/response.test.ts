@@ -12,7 +12,7 @@ import { parseReview } from '../../src/admission/review.ts';
 import { reviewFor, plainPod } from '../fixtures/reviews/reviews.ts';
 
 t.test('encodeReview echoes the uid in the version asked', (t) => {
-  t.same(encodeReview('admission.k8s.io/v1beta1', 'u-1', allowed()), {
+  t.strictSame(encodeReview('admission.k8s.io/v1beta1', 'u-1', allowed()), {
     apiVersion: 'admission.k8s.io/v1beta1',
     kind: 'AdmissionReview',
     response: { uid: 'u-1', allowed: true },
@@ -24,20 +24,20 @@ t.test('patched carries a base64 JSON Patch, and an empty patch is a plain allow
   const ops = [{ op: 'add' as const, path: '/metadata/labels', value: { a: 'b' } }];
   const answer = patched(ops, { warnings: ['w'], auditAnnotations: { 'injected-policies': 'x' } });
   t.equal(answer.patchType, 'JSONPatch');
-  t.same(JSON.parse(Buffer.from(answer.patch ?? '', 'base64').toString('utf8')), ops);
-  t.same(answer.warnings, ['w']);
-  t.same(patched([]), { allowed: true });
+  t.strictSame(JSON.parse(Buffer.from(answer.patch ?? '', 'base64').toString('utf8')), ops);
+  t.strictSame(answer.warnings, ['w']);
+  t.strictSame(patched([]), { allowed: true });
   t.end();
 });
 
 t.test('denied is 403 Forbidden; errored is 400 or 500; both refuse', (t) => {
-  t.same(denied('no'), {
+  t.strictSame(denied('no'), {
     allowed: false,
     status: { code: 403, reason: 'Forbidden', message: 'no' },
   });
   t.match(errored(400, 'bad'), { allowed: false, status: { code: 400, reason: 'BadRequest' } });
   t.match(errored(500, 'bug'), { allowed: false, status: { code: 500, reason: 'InternalError' } });
-  t.same(allowed({ warnings: [] }), { allowed: true }, 'empty extras are left out');
+  t.strictSame(allowed({ warnings: [] }), { allowed: true }, 'empty extras are left out');
   t.end();
 });
 

@@ -48,12 +48,12 @@ function expectPatched(t: Test, body: BenchBody, policies: PolicySet): void {
     return;
   }
   const expected = body.request === 'all-three' ? ALL_THREE : [body.request];
-  t.same(
+  t.strictSame(
     result.injected.map((p) => p.name),
     expected,
     'injects what the body asks for',
   );
-  t.same(checkPod(applyPatch(pod, result.patch)), [], 'the patched pod is a valid pod');
+  t.strictSame(checkPod(applyPatch(pod, result.patch)), [], 'the patched pod is a valid pod');
 }
 
 t.test('every bench body is a pod CREATE review that the built-in policies patch', async (t) => {

@@ -23,14 +23,14 @@ t.test('tandem inject prints the injected Deployment and passes other documents 
   const documents = parseAllDocuments(stdout).map(
     (d) => d.toJS() as { kind: string; spec: Record<string, unknown> },
   );
-  t.same(
+  t.strictSame(
     documents.map((d) => d.kind),
     ['Deployment', 'Service'],
   );
   const template = (documents[0]?.spec.template ?? {}) as {
     spec: { initContainers: { name: string }[] };
   };
-  t.same(
+  t.strictSame(
     template.spec.initContainers.map((c) => c.name),
     [
       'tandem-nutcracker-config',

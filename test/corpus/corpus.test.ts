@@ -97,7 +97,7 @@ if (files.length === 0) {
       for (const file of files) {
         const text = readFileSync(file, 'utf8');
         const result = run(text, file, 'native');
-        t.same(result.denials, [], path.basename(file));
+        t.strictSame(result.denials, [], path.basename(file));
         t.equal(result.injected, 0, path.basename(file));
         t.equal(result.documents.join(''), text, path.basename(file));
       }
@@ -112,15 +112,15 @@ if (files.length === 0) {
         const name = path.basename(file);
         const input = requestAll(readFileSync(file, 'utf8'));
         const first = run(input, file, mode);
-        t.same(first.denials, [], `${name}: not denied`);
+        t.strictSame(first.denials, [], `${name}: not denied`);
         injected += first.injected;
         const before = podsOf([input]);
         podsOf(first.documents).forEach((pod, i) => {
-          t.same(newProblems(before[i], pod), [], `${name}: injection leaves the pod valid`);
+          t.strictSame(newProblems(before[i], pod), [], `${name}: injection leaves the pod valid`);
         });
         const second = run(first.documents.join(''), file, mode);
         t.equal(second.injected, 0, `${name}: a second pass injects nothing`);
-        t.same(second.documents, first.documents, `${name}: a second pass changes nothing`);
+        t.strictSame(second.documents, first.documents, `${name}: a second pass changes nothing`);
       }
       t.equal(injected, files.length, 'every manifest holds one pod template, each injected');
       t.end();

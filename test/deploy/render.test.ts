@@ -67,9 +67,9 @@ t.test(
   { skip },
   async (t) => {
     const manifests = await render();
-    t.same(manifests.unknownKinds, [], 'every rendered kind has a schema to check');
+    t.strictSame(manifests.unknownKinds, [], 'every rendered kind has a schema to check');
     for (const { id, error } of manifests.validations) t.equal(error, undefined, id);
-    t.same(manifests.kinds.sort(), [
+    t.strictSame(manifests.kinds.sort(), [
       'Certificate/tandem-ca',
       'Certificate/tandem-serving',
       'ClusterRole/tandem',
@@ -168,7 +168,7 @@ t.test(
   async (t) => {
     const { deployment, policies } = await render();
     const files = (await readdir(POLICIES_DIR)).filter((f) => /\.ya?ml$/.test(f)).sort();
-    t.same(Object.keys(policies.data ?? {}).sort(), files);
+    t.strictSame(Object.keys(policies.data ?? {}).sort(), files);
     for (const file of files) {
       t.equal(policies.data?.[file], await readFile(join(POLICIES_DIR, file), 'utf8'), file);
     }
@@ -187,7 +187,7 @@ t.test(
   async (t) => {
     const { deployment, clusterRole, binding, namespace } = await render();
     const container = tandemContainer(deployment);
-    t.same(checkPodSecurity({ containers: [container], volumes: [] }, 'restricted'), []);
+    t.strictSame(checkPodSecurity({ containers: [container], volumes: [] }, 'restricted'), []);
     const pod = deployment.spec?.template.spec;
     t.match(pod?.securityContext, { runAsNonRoot: true, runAsUser: Number });
     t.equal(container.securityContext?.readOnlyRootFilesystem, true);
@@ -195,10 +195,10 @@ t.test(
     t.equal(deployment.spec?.replicas, 2);
     t.ok(pod?.affinity?.podAntiAffinity, 'replicas spread over nodes');
     t.equal(namespace.metadata?.labels?.['pod-security.kubernetes.io/enforce'], 'restricted');
-    t.same(clusterRole.rules, [
+    t.strictSame(clusterRole.rules, [
       { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
     ]);
-    t.same(binding.subjects, [
+    t.strictSame(binding.subjects, [
       { kind: 'ServiceAccount', name: pod?.serviceAccountName, namespace: 'tandem-system' },
     ]);
     const dockerfile = await readFile(join(REPO_ROOT, 'Dockerfile'), 'utf8');
@@ -235,7 +235,7 @@ t.test('the port-443 component moves the serving port everywhere at once', { ski
   t.equal(flag(container, 'port'), '443');
   t.equal(containerPort(container, service.spec?.ports?.[0]?.targetPort), 443);
   t.equal(containerPort(container, container.readinessProbe?.httpGet?.port), 443);
-  t.same(deployment.spec?.template.spec?.securityContext?.sysctls, [
+  t.strictSame(deployment.spec?.template.spec?.securityContext?.sysctls, [
     { name: 'net.ipv4.ip_unprivileged_port_start', value: '443' },
   ]);
 });

@@ -29,7 +29,7 @@ const base = (): V1Pod => ({
 });
 
 t.test('accepts a valid pod with a restricted native sidecar', (t) => {
-  t.same(checkPod(base()), []);
+  t.strictSame(checkPod(base()), []);
   t.end();
 });
 

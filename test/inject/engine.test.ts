@@ -16,7 +16,7 @@ function patched(t: Test, result: InjectResult, pod: V1Pod): V1Pod {
     return pod;
   }
   const out = applyPatch(pod, result.patch);
-  t.same(checkPod(out), [], 'the injected pod passes API server validation');
+  t.strictSame(checkPod(out), [], 'the injected pod passes API server validation');
   return out;
 }
 
@@ -29,7 +29,7 @@ function denial(result: InjectResult): string {
 }
 
 t.test('leaves a pod that asks for nothing and matches no selector unchanged', (t) => {
-  t.same(run(appPod()), { outcome: 'unchanged', warnings: [] });
+  t.strictSame(run(appPod()), { outcome: 'unchanged', warnings: [] });
   t.end();
 });
 
@@ -37,12 +37,12 @@ t.test('injects requested policies in annotation order, then automatic ones by s
   const pod = appPod({ ...SHIPPER, 'tandem.dev/inject': 'proxy, shipper' }, { mesh: 'enabled' });
   const result = run(pod);
   const out = patched(t, result, pod);
-  t.same(result.outcome === 'patched' ? result.injected.map((p) => `${p.name}:${p.reason}`) : [], [
+  t.strictSame(result.outcome === 'patched' ? result.injected.map((p) => `${p.name}:${p.reason}`) : [], [
     'proxy:annotation',
     'shipper:annotation',
     'mesh:selector',
   ]);
-  t.same(
+  t.strictSame(
     out.spec?.initContainers?.map((c) => c.name),
     ['proxy-config', 'proxy', 'shipper', 'mesh-agent'],
   );
@@ -51,7 +51,7 @@ t.test('injects requested policies in annotation order, then automatic ones by s
 
 t.test('opting out with false or none turns off automatic policies', (t) => {
   for (const value of ['false', 'none', ' None ']) {
-    t.same(
+    t.strictSame(
       run(appPod({ 'tandem.dev/inject': value }, { mesh: 'enabled' })).outcome,
       'unchanged',
       value,
@@ -68,14 +68,14 @@ t.test(
     if (pod.spec)
       pod.spec.initContainers = [{ name: 'migrate', image: 'registry.example/migrate:1' }];
     const out = patched(t, run(pod), pod);
-    t.same(
+    t.strictSame(
       out.spec?.initContainers?.map((c) => [c.name, c.restartPolicy]),
       [
         ['shipper', 'Always'],
         ['migrate', undefined],
       ],
     );
-    t.same(
+    t.strictSame(
       out.spec?.containers.map((c) => c.name),
       ['app'],
     );
@@ -94,7 +94,7 @@ t.test(
       result.outcome === 'patched'
         ? result.patch.filter((op) => op.path.startsWith('/spec/initContainers'))
         : [];
-    t.same(
+    t.strictSame(
       ops.map((op) => `${op.op} ${op.path}`),
       ['add /spec/initContainers/0'],
     );
@@ -111,12 +111,12 @@ t.test(
     ]) {
       const pod = appPod(SHIPPER);
       const out = patched(t, run(pod, overrides), pod);
-      t.same(
+      t.strictSame(
         out.spec?.containers.map((c) => c.name),
         ['app', 'shipper'],
       );
       t.equal(out.spec?.containers[1]?.restartPolicy, undefined);
-      t.same(out.spec?.initContainers, undefined);
+      t.strictSame(out.spec?.initContainers, undefined);
     }
     t.end();
   },
@@ -126,7 +126,7 @@ t.test("restricted defaults go under the policy's own securityContext", (t) => {
   const pod = appPod({ 'tandem.dev/inject': 'proxy' });
   const out = patched(t, run(pod), pod);
   const proxy = out.spec?.initContainers?.find((c) => c.name === 'proxy');
-  t.same(proxy?.securityContext, {
+  t.strictSame(proxy?.securityContext, {
     allowPrivilegeEscalation: false,
     runAsNonRoot: true,
     seccompProfile: { type: 'RuntimeDefault' },
@@ -143,9 +143,9 @@ t.test(
     const pod = appPod({ 'tandem.dev/inject': 'proxy', 'proxy.tandem.dev/port': '7100' });
     const out = patched(t, run(pod), pod);
     const proxy = out.spec?.initContainers?.find((c) => c.name === 'proxy');
-    t.same(proxy?.ports, [{ name: 'proxy', containerPort: 7100 }]);
-    t.same(proxy?.startupProbe?.tcpSocket?.port, 7100);
-    t.same(
+    t.strictSame(proxy?.ports, [{ name: 'proxy', containerPort: 7100 }]);
+    t.strictSame(proxy?.startupProbe?.tcpSocket?.port, 7100);
+    t.strictSame(
       proxy?.env,
       [{ name: 'PROXY_PORT', value: '7100' }],
       'but stay strings where Kubernetes wants one',
@@ -167,18 +167,18 @@ t.test('pod fields in templates are rendered one string at a time', (t) => {
   const pod = appPod(SHIPPER, { app: 'x", "injected": "y' });
   const out = patched(t, run(pod), pod);
   const shipper = out.spec?.initContainers?.[0];
-  t.same(shipper?.env, [{ name: 'APP', value: 'x", "injected": "y' }]);
-  t.same(shipper?.args, ['--to=logs.example:24224', '--level=info', '--pod=default/web']);
+  t.strictSame(shipper?.env, [{ name: 'APP', value: 'x", "injected": "y' }]);
+  t.strictSame(shipper?.args, ['--to=logs.example:24224', '--level=info', '--pod=default/web']);
   t.end();
 });
 
 t.test("app containers get the policy's mounts and env, creating absent arrays", (t) => {
   const pod = appPod(SHIPPER);
   const out = patched(t, run(pod), pod);
-  t.same(out.spec?.containers[0]?.volumeMounts, [
+  t.strictSame(out.spec?.containers[0]?.volumeMounts, [
     { name: 'shipper-logs', mountPath: '/var/log/app' },
   ]);
-  t.same(out.spec?.containers[0]?.env, [{ name: 'LOG_DIR', value: '/var/log/app' }]);
+  t.strictSame(out.spec?.containers[0]?.env, [{ name: 'LOG_DIR', value: '/var/log/app' }]);
   t.end();
 });
 
@@ -193,14 +193,14 @@ t.test(
     });
     const result = run(pod);
     const out = patched(t, result, pod);
-    t.same(out.spec?.containers[0]?.env, undefined);
-    t.same(out.spec?.containers[1]?.env, [
+    t.strictSame(out.spec?.containers[0]?.env, undefined);
+    t.strictSame(out.spec?.containers[1]?.env, [
       { name: 'A', value: '1' },
       { name: 'LOG_DIR', value: '/var/log/app' },
     ]);
     const envOps =
       result.outcome === 'patched' ? result.patch.filter((op) => op.path.includes('/env')) : [];
-    t.same(
+    t.strictSame(
       envOps.map((op) => `${op.op} ${op.path}`),
       ['add /spec/containers/1/env/-'],
       'appends to an existing array',
@@ -214,7 +214,7 @@ t.test("an env var the author set keeps the author's value, with a warning", (t)
   if (pod.spec?.containers[0]) pod.spec.containers[0].env = [{ name: 'LOG_DIR', value: '/mine' }];
   const result = run(pod);
   const out = patched(t, result, pod);
-  t.same(out.spec?.containers[0]?.env, [{ name: 'LOG_DIR', value: '/mine' }]);
+  t.strictSame(out.spec?.containers[0]?.env, [{ name: 'LOG_DIR', value: '/mine' }]);
   t.match(result.warnings.join('\n'), /keeps its own env LOG_DIR/);
   t.end();
 });
@@ -230,7 +230,7 @@ t.test('escapes ~ and / in JSON Pointers and creates the annotations map when ab
   };
   const again = run(bare);
   const first = again.outcome === 'patched' ? again.patch[0] : undefined;
-  t.same([first?.op, first?.path], ['add', '/metadata/annotations']);
+  t.strictSame([first?.op, first?.path], ['add', '/metadata/annotations']);
   patched(t, again, bare);
   t.end();
 });
@@ -251,7 +251,7 @@ t.test('is idempotent: a second run over the injected pod adds nothing', (t) => 
   for (const mode of ['native', 'classic'] as const) {
     const pod = appPod({ ...SHIPPER, 'tandem.dev/inject': 'shipper,proxy' }, { mesh: 'enabled' });
     const out = patched(t, run(pod, { sidecarMode: mode }), pod);
-    t.same(run(out, { sidecarMode: mode }), { outcome: 'unchanged', warnings: [] }, mode);
+    t.strictSame(run(out, { sidecarMode: mode }), { outcome: 'unchanged', warnings: [] }, mode);
   }
   t.end();
 });
@@ -264,15 +264,15 @@ t.test(
     if (first.metadata?.annotations)
       Object.assign(first.metadata.annotations, SHIPPER, { 'tandem.dev/inject': 'proxy,shipper' });
     const second = patched(t, run(first, { sidecarMode: 'classic' }), first);
-    t.same(
+    t.strictSame(
       second.spec?.initContainers?.map((c) => c.name),
       ['proxy-config'],
     );
-    t.same(
+    t.strictSame(
       second.spec?.containers.map((c) => c.name),
       ['app', 'proxy', 'shipper'],
     );
-    t.same(
+    t.strictSame(
       second.spec?.containers[1]?.env,
       [{ name: 'PROXY_PORT', value: '7000' }],
       'the earlier sidecar is not an app container: it gains no LOG_DIR',
@@ -280,7 +280,7 @@ t.test(
     const status = JSON.parse(second.metadata?.annotations?.['tandem.dev/status'] ?? '{}') as {
       policies: { name: string }[];
     };
-    t.same(
+    t.strictSame(
       status.policies.map((p) => p.name),
       ['proxy', 'shipper'],
     );
@@ -392,7 +392,7 @@ t.test('a pod created by a controller has no name yet: pod.name renders its gene
     pod.metadata.generateName = 'web-7d4b9c-';
   }
   const out = patched(t, run(pod), pod);
-  t.same(out.spec?.initContainers?.[0]?.args?.[2], '--pod=default/web-7d4b9c-');
+  t.strictSame(out.spec?.initContainers?.[0]?.args?.[2], '--pod=default/web-7d4b9c-');
   t.end();
 });
 
@@ -425,7 +425,7 @@ t.test('a Windows pod is denied a requested policy; automatic ones just do not a
   t.match(denial(run(requested)), /Windows pod/);
   const labelled = appPod({}, { mesh: 'enabled' });
   if (labelled.spec) labelled.spec.os = { name: 'windows' };
-  t.same(run(labelled), { outcome: 'unchanged', warnings: [] });
+  t.strictSame(run(labelled), { outcome: 'unchanged', warnings: [] });
   t.end();
 });
 

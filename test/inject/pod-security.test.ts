@@ -230,23 +230,23 @@ t.test('each Pod Security control, at baseline and at restricted', (t) => {
   for (const c of cases) {
     const containers = [sidecar(c.context, c.container, c.unset)];
     const volumes = c.volume === undefined ? [] : [c.volume];
-    t.same(rules(containers, 'baseline', volumes), c.baseline, `${c.name} at baseline`);
-    t.same(rules(containers, 'restricted', volumes), c.restricted, `${c.name} at restricted`);
-    t.same(rules(containers, 'privileged', volumes), [], `${c.name} at privileged`);
+    t.strictSame(rules(containers, 'baseline', volumes), c.baseline, `${c.name} at baseline`);
+    t.strictSame(rules(containers, 'restricted', volumes), c.restricted, `${c.name} at restricted`);
+    t.strictSame(rules(containers, 'privileged', volumes), [], `${c.name} at privileged`);
   }
   t.end();
 });
 
 t.test('restricted finds nothing to add when the engine fills in its defaults', (t) => {
   const bare = withRestrictedDefaults({ name: 'bare', image: 'x:1' });
-  t.same(checkPodSecurity({ containers: [bare], volumes: [] }, 'restricted'), []);
+  t.strictSame(checkPodSecurity({ containers: [bare], volumes: [] }, 'restricted'), []);
   t.end();
 });
 
 t.test('a container with no securityContext breaks four restricted rules, no baseline one', (t) => {
   const bare: V1Container = { name: 'bare', image: 'x:1' };
-  t.same(rules([bare], 'baseline'), []);
-  t.same(rules([bare], 'restricted'), [
+  t.strictSame(rules([bare], 'baseline'), []);
+  t.strictSame(rules([bare], 'restricted'), [
     at('capabilities', 'bare'),
     at('seccompProfile', 'bare'),
     at('allowPrivilegeEscalation', 'bare'),
@@ -266,7 +266,7 @@ t.test('each violation names its container and says which field breaks the rule'
     },
     'restricted',
   );
-  t.same(violations, [
+  t.strictSame(violations, [
     {
       container: 'bad',
       rule: 'privileged',
@@ -286,7 +286,7 @@ t.test('a volume violation names the volume, and no container', (t) => {
     { containers: [], volumes: [{ name: 'host', hostPath: { path: '/' } }] },
     'baseline',
   );
-  t.same(violations, [
+  t.strictSame(violations, [
     {
       container: undefined,
       rule: 'hostPathVolumes',

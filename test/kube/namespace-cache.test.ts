@@ -47,7 +47,7 @@ t.test('is synced after the first list, and answers lookups from it', async (t) 
   t.equal(cache.synced, false, 'not synced before start');
   await cache.start();
   t.equal(cache.synced, true);
-  t.same(cache.lookup('shop'), {
+  t.strictSame(cache.lookup('shop'), {
     labels: {
       'kubernetes.io/metadata.name': 'shop',
       team: 'payments',
@@ -70,12 +70,12 @@ t.test('applies ADDED, MODIFIED and DELETED watch events', async (t) => {
   });
   await cache.start();
   t.ok(await eventually(() => cache.lookup('shop') === undefined), 'shop deleted');
-  t.same(cache.lookup('batch')?.labels, {
+  t.strictSame(cache.lookup('batch')?.labels, {
     'kubernetes.io/metadata.name': 'batch',
     'tandem.dev/logs': 'enabled',
   });
   t.equal(cache.lookup('legacy')?.podSecurityLevel, 'restricted', 'legacy relabelled');
-  t.same(routes(server), ['list', 'watch@100'], 'the watch starts at the list');
+  t.strictSame(routes(server), ['list', 'watch@100'], 'the watch starts at the list');
 });
 
 t.test(
@@ -118,7 +118,7 @@ t.test(
     });
     await cache.start();
     t.ok(await eventually(() => server.seen.length >= 5), 'list, watch, watch, list, watch');
-    t.same(routes(server), ['list', 'watch@100', 'watch@103', 'list', 'watch@200']);
+    t.strictSame(routes(server), ['list', 'watch@100', 'watch@103', 'list', 'watch@200']);
     t.match(
       events.filter((e) => e.type === 'error'),
       [{ type: 'error', retryInMs: RETRY_MS }],
@@ -142,9 +142,9 @@ t.test('relists when the watch request itself answers 410 Gone', async (t) => {
   });
   await cache.start();
   t.ok(await eventually(() => server.seen.length >= 4));
-  t.same(routes(server), ['list', 'watch@100', 'list', 'watch@200']);
+  t.strictSame(routes(server), ['list', 'watch@100', 'list', 'watch@200']);
   t.ok(await eventually(() => cache.lookup('analytics') !== undefined));
-  t.same(
+  t.strictSame(
     events.filter((e) => e.type === 'error'),
     [],
     '410 is routine, not an error',
@@ -169,8 +169,8 @@ t.test(
     t.equal(cache.lookup('shop'), undefined);
     await started;
     t.equal(cache.synced, true);
-    t.same(routes(server), ['list', 'list', 'list', 'watch@100']);
-    t.same(
+    t.strictSame(routes(server), ['list', 'list', 'list', 'watch@100']);
+    t.strictSame(
       events.map((e) => (e.type === 'error' ? e.retryInMs : e.type)),
       [RETRY_MS, 2 * RETRY_MS, 'synced'],
       'each failure doubles the delay',
@@ -188,7 +188,7 @@ t.test('stop ends the watch and makes no further requests', async (t) => {
   const count = server.seen.length;
   await new Promise((resolve) => setTimeout(resolve, 10 * RETRY_MS));
   t.equal(server.seen.length, count);
-  t.same(
+  t.strictSame(
     events.filter((e) => e.type === 'error'),
     [],
     'the aborted watch is not reported as a failure',

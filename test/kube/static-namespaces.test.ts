@@ -10,7 +10,7 @@ t.test('a static directory is synced and adds the name label the apiserver would
     shop: { 'pod-security.kubernetes.io/enforce': 'baseline' },
   });
   t.equal(directory.synced, true);
-  t.same(directory.lookup('shop'), {
+  t.strictSame(directory.lookup('shop'), {
     labels: {
       'pod-security.kubernetes.io/enforce': 'baseline',
       'kubernetes.io/metadata.name': 'shop',
@@ -72,8 +72,8 @@ async function file(t: { teardown(fn: () => Promise<void>): void }, text: string
 
 t.test('reads a YAML map of namespace to labels; a bare namespace has none', async (t) => {
   const path = await file(t, 'shop:\n  team: payments\nbatch: ~\nempty: {}\n');
-  t.same(await readNamespaceLabelsFile(path), { shop: { team: 'payments' }, batch: {}, empty: {} });
-  t.same(await readNamespaceLabelsFile(await file(t, '')), {}, 'an empty file is an empty table');
+  t.strictSame(await readNamespaceLabelsFile(path), { shop: { team: 'payments' }, batch: {}, empty: {} });
+  t.strictSame(await readNamespaceLabelsFile(await file(t, '')), {}, 'an empty file is an empty table');
 });
 
 t.test('labels that are not strings are a config error naming file and namespace', async (t) => {

@@ -40,7 +40,7 @@ t.test('reads major and minor as managed clusters decorate them', (t) => {
     ];
   for (const [name, info, want] of cases) {
     const got = parseClusterVersion(info);
-    t.same(got === undefined ? undefined : [got.major, got.minor], want, name);
+    t.strictSame(got === undefined ? undefined : [got.major, got.minor], want, name);
   }
   t.end();
 });
@@ -68,12 +68,12 @@ t.test('a cluster before 1.29 never gets native sidecars, whatever the flag says
 });
 
 t.test('from 1.29, auto means native and an explicit flag is obeyed', (t) => {
-  t.same(decideSidecars('auto', v(1, 29)), {
+  t.strictSame(decideSidecars('auto', v(1, 29)), {
     sidecarMode: 'native',
     nativeSidecarsSupported: true,
     warning: undefined,
   });
-  t.same(decideSidecars('classic', v(1, 30)), {
+  t.strictSame(decideSidecars('classic', v(1, 30)), {
     sidecarMode: 'classic',
     nativeSidecarsSupported: true,
     warning: undefined,

@@ -61,7 +61,7 @@ const UNPINNED_IMAGES = new Set(['quay.io/3scale/twemproxy:v0.5.0']);
 
 const files = listBuiltinPolicyFiles();
 
-t.same(
+t.strictSame(
   files,
   ['log-forwarder.yaml', 'metrics-adapter.yaml', 'redis-ambassador.yaml'],
   'the three built-in policies ship, one per file',

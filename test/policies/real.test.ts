@@ -57,7 +57,7 @@ for (const params of [
       const policy = loadBuiltinPolicy('log-forwarder.yaml');
       const rendered = renderPolicy(policy, params);
       const sidecar = findContainer(rendered, 'tandem-fluent-bit');
-      t.same(sidecar.command, ['/fluent-bit/bin/fluent-bit']);
+      t.strictSame(sidecar.command, ['/fluent-bit/bin/fluent-bit']);
       const { flush, sections } = parseFluentBitArgs(sidecar.args ?? []);
       t.match(flush, /^[1-5]$/, 'flushes within seconds, so little is buffered at SIGTERM');
       const [tail, ...rest] = sections.filter((section) => section.kind !== '-F');

@@ -28,14 +28,14 @@ async function lint(...args: string[]): Promise<Outcome> {
 
 t.test('exits 0 and counts the policies when the directory is clean', async (t) => {
   const result = await lint(join(FIXTURES, 'valid'));
-  t.same(result, { code: 0, stdout: '3 policies OK\n', stderr: '' });
+  t.strictSame(result, { code: 0, stdout: '3 policies OK\n', stderr: '' });
 });
 
 t.test('exits 1 and prints each issue as file:line:column: field: message', async (t) => {
   const result = await lint(join(FIXTURES, 'several'));
   t.equal(result.code, 1);
   const file = join(FIXTURES, 'several', 'problems.yaml');
-  t.same(result.stdout.split('\n'), [
+  t.strictSame(result.stdout.split('\n'), [
     `${file}:5:3: metadata.colour: unknown field "colour"`,
     `${file}:9:7: spec.containers[0].image: required field is missing`,
     `${file}:18:21: spec.params.port.default: default "x" does not match the param's pattern`,
@@ -75,6 +75,6 @@ t.test('--help prints the usage and exits 0', async (t) => {
 });
 
 t.test('the built-in policies lint clean, also against restricted', async (t) => {
-  t.same(await lint('policies'), { code: 0, stdout: '3 policies OK\n', stderr: '' });
+  t.strictSame(await lint('policies'), { code: 0, stdout: '3 policies OK\n', stderr: '' });
   t.equal((await lint('--pss', 'restricted')).code, 0, 'policies/ is the default DIR');
 });

@@ -19,21 +19,21 @@ async function fixture(dir: string, name: string): Promise<{ file: string; text:
 
 t.test('loads every policy of a multi-document directory, skipping empty documents', async (t) => {
   const result = await readPolicyDirectory(join(FIXTURES, 'valid'));
-  t.same(result.issues, []);
-  t.same([...result.set.byName.keys()], ['metrics', 'log-shipper', 'redis-proxy']);
-  t.same(
+  t.strictSame(result.issues, []);
+  t.strictSame([...result.set.byName.keys()], ['metrics', 'log-shipper', 'redis-proxy']);
+  t.strictSame(
     result.set.automatic.map((p) => p.name),
     ['metrics'],
   );
   const proxy = result.set.byName.get('redis-proxy');
-  t.same(proxy?.source, { file: join(FIXTURES, 'valid', 'sidecars.yaml'), line: 22 });
-  t.same(result.set.byName.get('log-shipper')?.source.line, 2, 'the line after the comment');
+  t.strictSame(proxy?.source, { file: join(FIXTURES, 'valid', 'sidecars.yaml'), line: 22 });
+  t.strictSame(result.set.byName.get('log-shipper')?.source.line, 2, 'the line after the comment');
 });
 
 t.test('reads only *.yaml and *.yml files, in name order', async (t) => {
   const result = await readPolicyDirectory(join(FIXTURES, 'valid'));
   const files = [...result.set.byName.values()].map((p) => p.source.file);
-  t.same(files, [
+  t.strictSame(files, [
     join(FIXTURES, 'valid', 'metrics.yml'),
     join(FIXTURES, 'valid', 'sidecars.yaml'),
     join(FIXTURES, 'valid', 'sidecars.yaml'),
@@ -130,7 +130,7 @@ for (const broken of BROKEN) {
     const { documents, issues } = parsePolicyText(file, text);
     t.equal(issues.length, 1, 'exactly one issue');
     const [issue] = issues;
-    t.same(
+    t.strictSame(
       { file: issue?.file, line: issue?.line, column: issue?.column, field: issue?.fieldPath },
       { file, line: broken.at[0], column: broken.at[1], field: broken.fieldPath },
     );
@@ -145,7 +145,7 @@ for (const broken of BROKEN) {
 t.test('reports every problem of every document in a file, not just the first', async (t) => {
   const { file, text } = await fixture('several', 'problems.yaml');
   const { issues } = parsePolicyText(file, text);
-  t.same(
+  t.strictSame(
     issues.map((i) => `${i.line}:${i.column} ${i.fieldPath}`),
     [
       '5:3 metadata.colour',
@@ -159,7 +159,7 @@ t.test('reports every problem of every document in a file, not just the first', 
 t.test('reports a name defined twice at the second definition, naming the first', async (t) => {
   const dir = join(FIXTURES, 'duplicates');
   const result = await readPolicyDirectory(dir);
-  t.same(result.issues, [
+  t.strictSame(result.issues, [
     {
       file: join(dir, 'b.yaml'),
       line: 5,
@@ -168,7 +168,7 @@ t.test('reports a name defined twice at the second definition, naming the first'
       message: `policy "shipper" is already defined at ${join(dir, 'a.yaml')}:4`,
     },
   ]);
-  t.same(
+  t.strictSame(
     result.set.byName.get('shipper')?.spec.containers?.map((c) => c.name),
     ['shipper-a'],
     'the first definition wins',
@@ -186,7 +186,7 @@ t.test('points at the key of an annotation whose name holds dots and slashes', (
     '    example.com/a.b: "{{ params.missing }}"',
   ].join('\n');
   const { issues } = parsePolicyText('dots.yaml', text);
-  t.same(
+  t.strictSame(
     issues.map((i) => [i.line, i.column, i.fieldPath]),
     [[7, 22, 'spec.podAnnotations.example.com/a.b']],
   );
@@ -195,7 +195,7 @@ t.test('points at the key of an annotation whose name holds dots and slashes', (
 
 t.test('a file of comments and empty documents holds no policy and no issue', (t) => {
   const result = parsePolicyText('empty.yaml', '# nothing yet\n---\n---\n# still nothing\n');
-  t.same(result, { documents: [], values: [], issues: [] });
+  t.strictSame(result, { documents: [], values: [], issues: [] });
   t.end();
 });
 
@@ -283,8 +283,8 @@ t.test('loads a mounted ConfigMap through its top-level symlinks, once each', as
   }
   await symlink('..2025_01_01_00_00_00.000000001', join(dir, '..data'));
   const result = await readPolicyDirectory(dir);
-  t.same(result.issues, []);
-  t.same([...result.set.byName.keys()], ['metrics', 'log-shipper', 'redis-proxy']);
+  t.strictSame(result.issues, []);
+  t.strictSame([...result.set.byName.keys()], ['metrics', 'log-shipper', 'redis-proxy']);
   t.equal(result.set.byName.get('metrics')?.source.file, join(dir, 'metrics.yml'));
 });
 
@@ -325,7 +325,7 @@ t.test('buildPolicyDirectory offers the position of any field of a loaded policy
   const policy = result.set.byName.get('one');
   t.ok(policy !== undefined && result.locate !== undefined);
   if (policy === undefined || result.locate === undefined) return t.end();
-  t.same(result.locate(policy, 'spec.containers[0].image'), { line: 8, column: 14 });
+  t.strictSame(result.locate(policy, 'spec.containers[0].image'), { line: 8, column: 14 });
   t.end();
 });
 
@@ -341,7 +341,7 @@ t.test('reports a param name that templates could not reference, at its key', (t
     '  containers: [{name: c, image: busybox}]',
   ].join('\n');
   const { issues } = parsePolicyText('params.yaml', text);
-  t.same(
+  t.strictSame(
     issues.map((i) => [i.line, i.column, i.fieldPath]),
     [[7, 5, 'spec.params.9lives']],
   );

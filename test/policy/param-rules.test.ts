@@ -13,7 +13,7 @@ t.test('a string param without a pattern is refused, at its line', (t) => {
   const issues = issuesOf(
     "  params:\n    cmd: {default: x}\n  containers:\n    - {name: c, image: i, env: [{name: C, value: '{{ params.cmd }}'}]}\n",
   );
-  t.same(issues, [
+  t.strictSame(issues, [
     "p.yaml:7:10: spec.params.cmd: a string param needs a pattern: its value comes from the pod's author",
   ]);
   t.end();
@@ -25,7 +25,7 @@ t.test(
     const issues = issuesOf(
       "  params:\n    port: {type: integer}\n  containers:\n    - {name: c, image: i, ports: [{containerPort: '{{ params.port }}'}]}\n",
     );
-    t.same(issues, ['p.yaml:7:11: spec.params.port: an optional integer param needs a default']);
+    t.strictSame(issues, ['p.yaml:7:11: spec.params.port: an optional integer param needs a default']);
     t.end();
   },
 );
@@ -34,7 +34,7 @@ t.test('pod.annotations in a command line is refused; in env it is fine', (t) =>
   const issues = issuesOf(
     '  containers:\n    - name: c\n      image: i\n      command: [sh, -c, "echo {{ pod.annotations[\'x\'] }}"]\n      env: [{name: X, value: "{{ pod.annotations[\'x\'] }}"}]\n',
   );
-  t.same(issues, [
+  t.strictSame(issues, [
     'p.yaml:9:25: spec.containers[0].command[2]: pod.annotations may not go into a command line; pass it through env',
   ]);
   t.end();

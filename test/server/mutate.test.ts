@@ -47,7 +47,7 @@ t.test('answers a pod CREATE in the version it was asked in, echoing the uid', a
       t.equal(response.uid, (review['request'] as { uid: string }).uid);
       t.equal(response.allowed, true);
       t.equal(response.patchType, 'JSONPatch');
-      t.same(response.auditAnnotations, { 'injected-policies': 'redis-ambassador' });
+      t.strictSame(response.auditAnnotations, { 'injected-policies': 'redis-ambassador' });
       const pod = applyAndValidate(
         (review['request'] as { object: unknown }).object,
         decodePatch(response),
@@ -78,7 +78,7 @@ t.test('the shipped example review is injected and the result is a valid pod', a
 t.test('a pod that asks for nothing is allowed with no patch and no patchType', async (t) => {
   const harness = await startHarness(t);
   const response = responseOf(await sendReview(harness, reviewFor(plainPod())));
-  t.same(Object.keys(response).sort(), ['allowed', 'uid']);
+  t.strictSame(Object.keys(response).sort(), ['allowed', 'uid']);
   t.equal(response.allowed, true);
 });
 
@@ -93,7 +93,7 @@ t.test('only a Pod CREATE is mutated; anything else is allowed with no patch', a
   };
   for (const [name, options] of Object.entries(cases)) {
     const response = responseOf(await sendReview(harness, reviewFor(redisPod(), options)));
-    t.same(response.allowed, true, name);
+    t.strictSame(response.allowed, true, name);
     t.equal(response.patch, undefined, `${name}: no patch`);
     t.equal(response.patchType, undefined, `${name}: no patchType`);
   }
@@ -105,9 +105,9 @@ t.test('a dry-run review gets the same answer as a real one', async (t) => {
   const dry = responseOf(
     await sendReview(harness, reviewFor(redisPod(), { uid: 'a', dryRun: true })),
   );
-  t.same(dry, real);
+  t.strictSame(dry, real);
   const lines = harness.logs().filter((line) => line['msg'] === 'admission');
-  t.same(
+  t.strictSame(
     lines.map((line) => line['dryRun']),
     [false, true],
   );
