@@ -5,7 +5,7 @@
  */
 import { formatPolicyIssue, TandemError } from '../errors.ts';
 import { lintPolicies, type LintLevel } from '../policy/lint.ts';
-import { readPolicyDirectory } from '../policy/load.ts';
+import { readPolicyDirectory, type PolicyDirectoryResult } from '../policy/load.ts';
 import type { PolicySet } from '../policy/compile.ts';
 import { readWebhookFile } from '../webhook/config-file.ts';
 import { DEFAULT_EXCLUDED_NAMESPACES, deriveWebhooks } from '../webhook/derive.ts';
@@ -66,40 +66,67 @@ async function reachThrough(
   return { webhooks, source: 'the webhook configuration derived from the policies' };
 }
 
-/** run executes `tandem lint` and returns the exit code. */
-export async function run(args: string[]): Promise<number> {
+/** LintArgs are the checked command line, or the exit code when it asks for none. */
+type LintArgs =
+  | { readonly dir: string; readonly pss: LintLevel | undefined; readonly webhook?: string }
+  | { readonly exit: number };
+
+/** lintArgs checks the command line: at most one directory, a known --pss level. */
+function lintArgs(args: string[]): LintArgs {
   let parsed;
   try {
     parsed = parseFlags(FLAGS, args, { positionals: true });
   } catch (error) {
-    return usageError((error as Error).message);
+    return { exit: usageError((error as Error).message) };
   }
   const { values, positionals } = parsed;
   if (parsed.help) {
     process.stdout.write(USAGE);
-    return 0;
+    return { exit: 0 };
   }
-  if (positionals.length > 1) return usageError('give at most one directory');
+  if (positionals.length > 1) return { exit: usageError('give at most one directory') };
   const pss = values.pss;
   if (pss !== undefined && !isLevel(pss)) {
-    return usageError(`--pss must be baseline or restricted, not "${pss}"`);
+    return { exit: usageError(`--pss must be baseline or restricted, not "${pss}"`) };
   }
   const dir = positionals[0] ?? 'policies';
-  let result;
+  return values.webhook === undefined ? { dir, pss } : { dir, pss, webhook: values.webhook };
+}
+
+/** readDirectory loads DIR, or the exit code when DIR cannot be read (a wrong argument). */
+async function readDirectory(dir: string): Promise<PolicyDirectoryResult | { exit: number }> {
   try {
-    result = await readPolicyDirectory(dir);
+    return await readPolicyDirectory(dir);
   } catch (error) {
     // A directory that cannot be read is a wrong argument, not a policy problem.
     if (error instanceof TandemError && error.code === 'TANDEM_ERR_POLICY_LOAD') {
       const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
       process.stderr.write(`tandem lint: ${error.message}${cause}\n`);
-      return 2;
+      return { exit: 2 };
     }
     throw error;
   }
+}
+
+/** okLine is what a clean lint prints: the policies, and the cluster values if any. */
+function okLine(set: PolicySet): string {
+  let clusterValues = 0;
+  for (const params of set.clusterValues.values()) clusterValues += params.size;
+  const withValues =
+    clusterValues === 0 ? '' : ` (${plural(clusterValues, 'cluster value', 'cluster values')})`;
+  return `${plural(set.byName.size, 'policy', 'policies')} OK${withValues}\n`;
+}
+
+/** run executes `tandem lint` and returns the exit code. */
+export async function run(args: string[]): Promise<number> {
+  const checked = lintArgs(args);
+  if ('exit' in checked) return checked.exit;
+  const { dir, pss } = checked;
+  const result = await readDirectory(dir);
+  if ('exit' in result) return result.exit;
   let reach;
   try {
-    reach = await reachThrough(values.webhook, result.set);
+    reach = await reachThrough(checked.webhook, result.set);
   } catch (error) {
     if (error instanceof TandemError) return usageError(error.message);
     throw error;
@@ -110,10 +137,6 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`${plural(issues.length, 'problem', 'problems')} in ${dir}\n`);
     return 1;
   }
-  let clusterValues = 0;
-  for (const params of result.set.clusterValues.values()) clusterValues += params.size;
-  const withValues =
-    clusterValues === 0 ? '' : ` (${plural(clusterValues, 'cluster value', 'cluster values')})`;
-  process.stdout.write(`${plural(result.set.byName.size, 'policy', 'policies')} OK${withValues}\n`);
+  process.stdout.write(okLine(result.set));
   return 0;
 }

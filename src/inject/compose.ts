@@ -293,19 +293,35 @@ function addAppSide(
     const own = appSideFor(container.name);
     const clash = addMounts(container, target, own?.volumeMounts ?? []);
     if (clash !== undefined) return `policy "${policyName}" mounts ${clash}`;
-    const names = new Set([...(container.env ?? []), ...target.env].map((e) => e.name));
-    for (const variable of own?.env ?? []) {
-      if (names.has(variable.name)) {
-        state.warnings.push(
-          `container "${container.name}" keeps its own env ${variable.name}; policy "${policyName}" would set it too`,
-        );
-        continue;
-      }
-      names.add(variable.name);
-      target.env.push({ ...variable });
-    }
+    state.warnings.push(...addEnv(container, target, own?.env ?? [], policyName));
   }
   return undefined;
+}
+
+/**
+ * addEnv adds a policy's app env to one target container, except a variable the
+ * container already has: the API server accepts a repeated name, so the author's value
+ * stays and the warning says so (src/rules/pod-claims.ts: env is not a claim).
+ */
+function addEnv(
+  container: V1Container,
+  target: AppContainerAddition,
+  env: readonly V1EnvVar[],
+  policyName: string,
+): string[] {
+  const warnings: string[] = [];
+  const names = new Set([...(container.env ?? []), ...target.env].map((e) => e.name));
+  for (const variable of env) {
+    if (names.has(variable.name)) {
+      warnings.push(
+        `container "${container.name}" keeps its own env ${variable.name}; policy "${policyName}" would set it too`,
+      );
+      continue;
+    }
+    names.add(variable.name);
+    target.env.push({ ...variable });
+  }
+  return warnings;
 }
 
 /**

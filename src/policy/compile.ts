@@ -236,44 +236,20 @@ export function compilePolicy(document: SidecarPolicy, source: PolicySource): Co
   const params = compileParams(spec, problems);
   checkSelector(spec.selector, 'spec.selector', problems);
   checkSelector(spec.namespaceSelector, 'spec.namespaceSelector', problems);
-  for (const key of Object.keys(spec.podAnnotations ?? {})) {
-    if (!QUALIFIED_NAME.test(key) || key.startsWith('tandem.dev/')) {
-      problems.push({
-        fieldPath: `spec.podAnnotations.${key}`,
-        message: 'not a valid annotation key (a qualified name outside tandem.dev/)',
-      });
-    }
-  }
-  checkSelector(spec.namespaceSelector, 'spec.namespaceSelector', problems);
+  problems.push(...annotationKeyProblems(spec));
   const integerParams = new Set(
     [...params.values()].filter((p) => p.type === 'integer').map((p) => p.name),
   );
   const compiled = compileTemplate(injectableContent(spec), 'spec', integerParams);
-  problems.push(...compiled.problems);
-  for (const name of compiled.paramRefs) {
-    if (!params.has(name)) {
-      problems.push({
-        fieldPath: findReference(spec, name),
-        message: `template references params.${name}, which spec.params does not declare`,
-      });
-    }
-  }
-  problems.push(...conditionProblems(compiled.conditions, params));
-  for (const fieldPath of compiled.containerRefs) {
-    if (!fieldPath.startsWith('spec.appContainer.')) {
-      problems.push({
-        fieldPath,
-        message:
-          'container.name is the target app container, known only in appContainer (rendered for each one)',
-      });
-    }
-  }
-  problems.push(...annotationsInCommands(spec), ...templatedMountPaths(spec));
-  if ((spec.containers?.length ?? 0) + (spec.initContainers?.length ?? 0) === 0) {
-    if (spec.appContainer === undefined && spec.podAnnotations === undefined) {
-      problems.push({ fieldPath: 'spec', message: 'the policy injects nothing' });
-    }
-  }
+  problems.push(
+    ...compiled.problems,
+    ...referenceProblems(spec, compiled.paramRefs, params),
+    ...conditionProblems(compiled.conditions, params),
+    ...containerRefProblems(compiled.containerRefs),
+    ...annotationsInCommands(spec),
+    ...templatedMountPaths(spec),
+    ...emptyPolicyProblems(spec),
+  );
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -288,6 +264,50 @@ export function compilePolicy(document: SidecarPolicy, source: PolicySource): Co
         compiled.containerRefs.length > 0 ? entryOf(compiled.node, 'appContainer') : undefined,
     },
   };
+}
+
+/** annotationKeyProblems: a policy's pod annotations are qualified names outside tandem.dev/. */
+function annotationKeyProblems(spec: SidecarPolicy['spec']): TemplateProblem[] {
+  return Object.keys(spec.podAnnotations ?? {})
+    .filter((key) => !QUALIFIED_NAME.test(key) || key.startsWith('tandem.dev/'))
+    .map((key) => ({
+      fieldPath: `spec.podAnnotations.${key}`,
+      message: 'not a valid annotation key (a qualified name outside tandem.dev/)',
+    }));
+}
+
+/** referenceProblems: every `{{ params.NAME }}` names a declared param. */
+function referenceProblems(
+  spec: SidecarPolicy['spec'],
+  paramRefs: Iterable<string>,
+  params: ReadonlyMap<string, CompiledParam>,
+): TemplateProblem[] {
+  return [...paramRefs]
+    .filter((name) => !params.has(name))
+    .map((name) => ({
+      fieldPath: findReference(spec, name),
+      message: `template references params.${name}, which spec.params does not declare`,
+    }));
+}
+
+/** containerRefProblems: `{{ container.name }}` is known only in appContainer. */
+function containerRefProblems(containerRefs: readonly string[]): TemplateProblem[] {
+  return containerRefs
+    .filter((fieldPath) => !fieldPath.startsWith('spec.appContainer.'))
+    .map((fieldPath) => ({
+      fieldPath,
+      message:
+        'container.name is the target app container, known only in appContainer (rendered for each one)',
+    }));
+}
+
+/** emptyPolicyProblems: a policy must add something to a pod. */
+function emptyPolicyProblems(spec: SidecarPolicy['spec']): TemplateProblem[] {
+  const containers = (spec.containers?.length ?? 0) + (spec.initContainers?.length ?? 0);
+  if (containers > 0 || spec.appContainer !== undefined || spec.podAnnotations !== undefined) {
+    return [];
+  }
+  return [{ fieldPath: 'spec', message: 'the policy injects nothing' }];
 }
 
 /**

@@ -135,6 +135,39 @@ interface CompileState {
   readonly containerRefs: string[];
 }
 
+/** compileRef reads one `{{ }}` into a part, recording what it references, or a problem. */
+function compileRef(
+  inner: string,
+  fieldPath: string,
+  state: CompileState,
+): TemplateRef | undefined {
+  const ref = parseExpression(inner);
+  if (ref === undefined) {
+    state.problems.push({
+      fieldPath,
+      message: `unknown template expression "{{${inner}}}": expected params.NAME, pod.namespace, pod.name, pod.labels['key'], pod.annotations['key'] or container.name`,
+    });
+    return undefined;
+  }
+  if (ref.kind === 'param') state.paramRefs.add(ref.name);
+  if (ref.kind === 'containerName') state.containerRefs.push(fieldPath);
+  return ref;
+}
+
+/**
+ * integerParamOf names the integer param a string is made of, alone, in a field the API
+ * wants a number in: that string renders as a number.
+ */
+function integerParamOf(
+  parts: readonly TemplatePart[],
+  key: string,
+  state: CompileState,
+): string | undefined {
+  const only = parts.length === 1 ? parts[0] : undefined;
+  if (typeof only !== 'object' || only.kind !== 'param') return undefined;
+  return state.integerParams.has(only.name) && INTEGER_FIELDS.has(key) ? only.name : undefined;
+}
+
 function compileString(
   text: string,
   fieldPath: string,
@@ -148,17 +181,8 @@ function compileString(
     const before = text.slice(last, match.index);
     if (before.includes('{{')) break;
     if (before !== '') parts.push(before);
-    const ref = parseExpression(match[1] ?? '');
-    if (ref === undefined) {
-      state.problems.push({
-        fieldPath,
-        message: `unknown template expression "{{${match[1] ?? ''}}}": expected params.NAME, pod.namespace, pod.name, pod.labels['key'], pod.annotations['key'] or container.name`,
-      });
-    } else {
-      if (ref.kind === 'param') state.paramRefs.add(ref.name);
-      if (ref.kind === 'containerName') state.containerRefs.push(fieldPath);
-      parts.push(ref);
-    }
+    const ref = compileRef(match[1] ?? '', fieldPath, state);
+    if (ref !== undefined) parts.push(ref);
     last = match.index + match[0].length;
   }
   const rest = text.slice(last);
@@ -170,15 +194,7 @@ function compileString(
   } else if (rest !== '') {
     parts.push(rest);
   }
-  const only = parts.length === 1 ? parts[0] : undefined;
-  const integerParam =
-    typeof only === 'object' &&
-    only.kind === 'param' &&
-    state.integerParams.has(only.name) &&
-    INTEGER_FIELDS.has(key)
-      ? only.name
-      : undefined;
-  return { type: 'string', parts, integerParam };
+  return { type: 'string', parts, integerParam: integerParamOf(parts, key, state) };
 }
 
 function compileNode(
