@@ -37,11 +37,10 @@ t.test('injects requested policies in annotation order, then automatic ones by s
   const pod = appPod({ ...SHIPPER, 'tandem.dev/inject': 'proxy, shipper' }, { mesh: 'enabled' });
   const result = run(pod);
   const out = patched(t, result, pod);
-  t.strictSame(result.outcome === 'patched' ? result.injected.map((p) => `${p.name}:${p.reason}`) : [], [
-    'proxy:annotation',
-    'shipper:annotation',
-    'mesh:selector',
-  ]);
+  t.strictSame(
+    result.outcome === 'patched' ? result.injected.map((p) => `${p.name}:${p.reason}`) : [],
+    ['proxy:annotation', 'shipper:annotation', 'mesh:selector'],
+  );
   t.strictSame(
     out.spec?.initContainers?.map((c) => c.name),
     ['proxy-config', 'proxy', 'shipper', 'mesh-agent'],

@@ -72,8 +72,16 @@ async function file(t: { teardown(fn: () => Promise<void>): void }, text: string
 
 t.test('reads a YAML map of namespace to labels; a bare namespace has none', async (t) => {
   const path = await file(t, 'shop:\n  team: payments\nbatch: ~\nempty: {}\n');
-  t.strictSame(await readNamespaceLabelsFile(path), { shop: { team: 'payments' }, batch: {}, empty: {} });
-  t.strictSame(await readNamespaceLabelsFile(await file(t, '')), {}, 'an empty file is an empty table');
+  t.strictSame(await readNamespaceLabelsFile(path), {
+    shop: { team: 'payments' },
+    batch: {},
+    empty: {},
+  });
+  t.strictSame(
+    await readNamespaceLabelsFile(await file(t, '')),
+    {},
+    'an empty file is an empty table',
+  );
 });
 
 t.test('labels that are not strings are a config error naming file and namespace', async (t) => {

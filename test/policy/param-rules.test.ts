@@ -25,7 +25,9 @@ t.test(
     const issues = issuesOf(
       "  params:\n    port: {type: integer}\n  containers:\n    - {name: c, image: i, ports: [{containerPort: '{{ params.port }}'}]}\n",
     );
-    t.strictSame(issues, ['p.yaml:7:11: spec.params.port: an optional integer param needs a default']);
+    t.strictSame(issues, [
+      'p.yaml:7:11: spec.params.port: an optional integer param needs a default',
+    ]);
     t.end();
   },
 );
