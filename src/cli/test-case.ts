@@ -24,10 +24,17 @@ import { formatPolicyIssue } from '../errors.ts';
 import { injectPod } from '../inject/engine.ts';
 import type { InjectResult } from '../inject/types.ts';
 import { isJsonObject } from '../json.ts';
-import { injectContext } from '../kube/namespaces.ts';
+import type { V1Pod } from '@kubernetes/client-node';
+import { injectContext, type NamespaceDirectory } from '../kube/namespaces.ts';
+import type { PolicySet } from '../policy/compile.ts';
 import { staticNamespaces } from '../kube/static-namespaces.ts';
 import { nativeSupport, parseClusterVersion } from '../kube/version.ts';
-import { ASSUMED_SUPPORT, decideSidecars, type SidecarMode } from '../sidecar-mode.ts';
+import {
+  ASSUMED_SUPPORT,
+  decideSidecars,
+  type SidecarMode,
+  type SidecarSettings,
+} from '../sidecar-mode.ts';
 import { buildPolicyDirectory, type PolicyFileText } from '../policy/load.ts';
 import { parseManifests } from './documents.ts';
 import { documentWorkloads } from './document-workloads.ts';
@@ -54,6 +61,8 @@ const KNOWN: ReadonlySet<string> = new Set([
 export interface CaseSettings {
   readonly policyFiles: readonly PolicyFileText[];
   readonly sidecarMode: SidecarMode;
+  /** admit answers each case's admission; the engine when absent. */
+  readonly admit?: Admit;
 }
 
 /** CaseResult is a case's verdict, with every reason it failed. */
@@ -154,8 +163,64 @@ function inject(value: unknown, pathTo: readonly string[], result: InjectResult)
   return { object, patch: result.patch, warnings: result.warnings };
 }
 
-/** runEngine reads the case's input, policies and context and runs the engine once. */
-function runEngine(dir: string, settings: CaseSettings, problems: string[]): Outcome | undefined {
+/**
+ * CaseAdmission is a case's pod and everything its admission reads: the policies, the
+ * namespace and what the directory knows of it, and the decided sidecar settings.
+ */
+export interface CaseAdmission {
+  readonly pod: V1Pod;
+  readonly policies: PolicySet;
+  readonly namespace: string;
+  readonly namespaces: NamespaceDirectory;
+  readonly sidecars: SidecarSettings;
+}
+
+/**
+ * Admit answers one case's admission. `tandem test` runs the engine as `tandem inject`
+ * does (admitWithEngine); the repository's golden tests also send each case through the
+ * webhook's handler, so both paths are held to the same expected files.
+ */
+export type Admit = (admission: CaseAdmission) => InjectResult;
+
+/** admitWithEngine is the engine with the context the offline verbs build. */
+export const admitWithEngine: Admit = (admission) =>
+  injectPod(
+    admission.pod,
+    admission.policies,
+    injectContext(admission.namespaces, admission.namespace, admission.sidecars),
+  );
+
+/** ReadCase is a case read: its admission, and where its pod sits in the input document. */
+export interface ReadCase {
+  readonly admission: CaseAdmission;
+  readonly value: unknown;
+  readonly podPath: readonly string[];
+}
+
+/** caseSidecars decides the case's sidecar settings from its context, or says why not. */
+function caseSidecars(
+  context: CaseContext,
+  settings: CaseSettings,
+  problems: string[],
+): SidecarSettings | undefined {
+  const mode = context.sidecarMode ?? settings.sidecarMode;
+  if (context.kubernetesVersion === undefined) return decideSidecars(mode, ASSUMED_SUPPORT);
+  const version = parseClusterVersion({ gitVersion: context.kubernetesVersion });
+  if (version === undefined) {
+    problems.push(
+      `${CONTEXT}: kubernetesVersion: "${context.kubernetesVersion}" is not a version such as "1.29"`,
+    );
+    return undefined;
+  }
+  return decideSidecars(mode, nativeSupport(version));
+}
+
+/** readCase reads the case's input, policies and context; problems say what is wrong. */
+export function readCase(
+  dir: string,
+  settings: CaseSettings,
+  problems: string[],
+): ReadCase | undefined {
   const context = readContext(dir, problems);
   const policyFile = path.join(dir, POLICIES);
   const own = existsSync(policyFile)
@@ -176,7 +241,8 @@ function runEngine(dir: string, settings: CaseSettings, problems: string[]): Out
     problems.push(`${INPUT}: ${found.workload.problem}`);
     return undefined;
   }
-  if (problems.length > 0) return undefined;
+  const sidecars = caseSidecars(context, settings, problems);
+  if (problems.length > 0 || sidecars === undefined) return undefined;
   const { workload } = found;
   const namespaces = staticNamespaces({
     [workload.namespace]: {
@@ -184,25 +250,17 @@ function runEngine(dir: string, settings: CaseSettings, problems: string[]): Out
       ...context.namespaceLabels,
     },
   });
-  const mode = context.sidecarMode ?? settings.sidecarMode;
-  let support = ASSUMED_SUPPORT;
-  if (context.kubernetesVersion !== undefined) {
-    const version = parseClusterVersion({ gitVersion: context.kubernetesVersion });
-    if (version === undefined) {
-      problems.push(
-        `${CONTEXT}: kubernetesVersion: "${context.kubernetesVersion}" is not a version such as "1.29"`,
-      );
-      return undefined;
-    }
-    support = nativeSupport(version);
-  }
-  const engineContext = injectContext(
-    namespaces,
-    workload.namespace,
-    decideSidecars(mode, support),
-  );
-  const result = injectPod(workload.pod, loaded.set, engineContext);
-  return inject(value, [...found.path, ...workload.templatePath], result);
+  return {
+    admission: {
+      pod: workload.pod,
+      policies: loaded.set,
+      namespace: workload.namespace,
+      namespaces,
+      sidecars,
+    },
+    value,
+    podPath: [...found.path, ...workload.templatePath],
+  };
 }
 
 /** compareOutcome checks the outcome against the case's expected files. */
@@ -265,7 +323,10 @@ function writeOutcome(dir: string, outcome: Outcome): void {
   }
 }
 
-/** runCase runs the case in `dir`; with `update`, it writes the expected files instead of failing. */
+/**
+ * runCase runs the case in `dir` through the settings' `admit`; with `update`, it writes the expected
+ * files instead of failing.
+ */
 export function runCase(
   dir: string,
   name: string,
@@ -277,8 +338,10 @@ export function runCase(
     (entry) => entry.isFile() && !KNOWN.has(entry.name),
   );
   for (const entry of stray) problems.push(`${entry.name}: not a file of a case`);
-  const outcome = runEngine(dir, settings, problems);
-  if (outcome === undefined) return { name, problems, updated: false };
+  const read = readCase(dir, settings, problems);
+  if (read === undefined) return { name, problems, updated: false };
+  const admit = settings.admit ?? admitWithEngine;
+  const outcome = inject(read.value, read.podPath, admit(read.admission));
   const before = problems.length;
   compareOutcome(dir, outcome, problems);
   if (!update || problems.length === before) return { name, problems, updated: false };

@@ -63,9 +63,8 @@ t.test(
   "native sidecars are init containers with restartPolicy Always, ahead of the pod's own",
   (t) => {
     const pod = appPod(SHIPPER);
-    pod.spec?.initContainers?.push();
-    if (pod.spec)
-      pod.spec.initContainers = [{ name: 'migrate', image: 'registry.example/migrate:1' }];
+    if (pod.spec === undefined) throw new Error('appPod has a spec');
+    pod.spec.initContainers = [{ name: 'migrate', image: 'registry.example/migrate:1' }];
     const out = patched(t, run(pod), pod);
     t.strictSame(
       out.spec?.initContainers?.map((c) => [c.name, c.restartPolicy]),

@@ -126,16 +126,50 @@ t.test('a denial is allowed:false with code 403 and the engine reason as message
   t.equal(response.patch, undefined);
 });
 
+/** SHOP_ONLY is a policy only namespaces labelled team=shop may use; it names its namespace. */
+const SHOP_ONLY = `apiVersion: tandem.dev/v1alpha1
+kind: SidecarPolicy
+metadata: {name: shop-only}
+spec:
+  pattern: sidecar
+  namespaceSelector: {matchLabels: {team: shop}}
+  containers:
+    - name: shop-agent
+      image: registry.example/agent:1.0
+      env:
+        - {name: POD_NAMESPACE, value: '{{ pod.namespace }}'}
+`;
+
 t.test('the namespace comes from request.namespace, not the pod', async (t) => {
-  // A policy limited to one namespace by label: only request.namespace can tell.
+  // The pod's own metadata.namespace says otherwise each time: only request.namespace
+  // decides the namespaceSelector, the template's pod.namespace and the log line.
+  const policies = t.testdir({ 'shop-only.yaml': SHOP_ONLY });
   const harness = await startHarness(t, {
-    namespaces: staticNamespaces({ shop: { team: 'shop' } }),
+    policies,
+    namespaces: staticNamespaces({ shop: { team: 'shop' }, batch: { team: 'batch' } }),
   });
-  const reply = await sendReview(harness, reviewFor(redisPod(), { namespace: 'shop' }));
-  const response = responseOf(reply);
-  t.equal(response.allowed, true);
+  const pod = (namespace: string) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'cart', namespace, annotations: { 'tandem.dev/inject': 'shop-only' } },
+    spec: { containers: [{ name: 'cart', image: 'registry.example/cart:1' }] },
+  });
+
+  const admitted = responseOf(
+    await sendReview(harness, reviewFor(pod('batch'), { namespace: 'shop' })),
+  );
+  t.equal(admitted.allowed, true);
+  const injected = applyAndValidate(pod('batch'), decodePatch(admitted));
+  const agent = injected.spec?.initContainers?.find((c) => c.name === 'shop-agent');
+  t.strictSame(agent?.env, [{ name: 'POD_NAMESPACE', value: 'shop' }]);
   const line = harness.logs().find((l) => l['msg'] === 'admission');
   t.equal(line?.['namespace'], 'shop');
+
+  const refused = responseOf(
+    await sendReview(harness, reviewFor(pod('shop'), { namespace: 'batch' })),
+  );
+  t.equal(refused.allowed, false);
+  t.match(refused.status?.message, /which namespace "batch" may not use/);
 });
 
 t.test(
