@@ -23,7 +23,7 @@ import { Document, parse } from 'yaml';
 import { formatPolicyIssue } from '../errors.ts';
 import { injectPod } from '../inject/engine.ts';
 import type { InjectResult } from '../inject/types.ts';
-import { isJsonObject } from '../json.ts';
+import { isJsonObject, type JsonObject } from '../json.ts';
 import type { V1Pod } from '@kubernetes/client-node';
 import { injectContext, type NamespaceDirectory } from '../kube/namespaces.ts';
 import type { PolicySet } from '../policy/compile.ts';
@@ -31,6 +31,7 @@ import { staticNamespaces } from '../kube/static-namespaces.ts';
 import { nativeSupport, parseClusterVersion } from '../kube/version.ts';
 import {
   ASSUMED_SUPPORT,
+  SIDECAR_MODES,
   decideSidecars,
   type SidecarMode,
   type SidecarSettings,
@@ -89,6 +90,50 @@ interface CaseContext {
   readonly sidecarMode: SidecarMode | undefined;
 }
 
+const CONTEXT_FIELDS: ReadonlySet<string> = new Set([
+  'namespaceLabels',
+  'kubernetesVersion',
+  'sidecarMode',
+]);
+
+/** stringMapOf reads a map of strings, or undefined when it is not one. */
+function stringMapOf(value: unknown): Record<string, string> | undefined {
+  if (!isJsonObject(value)) return undefined;
+  return Object.values(value).every((v) => typeof v === 'string')
+    ? (value as Record<string, string>)
+    : undefined;
+}
+
+/** sidecarModeOf reads a case's sidecarMode, or undefined when it is not a mode. */
+function sidecarModeOf(value: unknown): SidecarMode | undefined {
+  return SIDECAR_MODES.find((mode) => mode === value);
+}
+
+/** contextLabels reads `namespaceLabels`, or says it is not a map of strings. */
+function contextLabels(value: JsonObject, problems: string[]): Record<string, string> {
+  const labels = stringMapOf(value.namespaceLabels ?? {});
+  if (labels !== undefined) return labels;
+  problems.push(`${CONTEXT}: namespaceLabels: must map label names to strings`);
+  return {};
+}
+
+/** contextVersion reads `kubernetesVersion`, or says it is not a string. */
+function contextVersion(value: JsonObject, problems: string[]): string | undefined {
+  const version = value.kubernetesVersion;
+  if (version === undefined || typeof version === 'string') return version;
+  problems.push(`${CONTEXT}: kubernetesVersion: must be a string such as "1.29"`);
+  return undefined;
+}
+
+/** contextMode reads `sidecarMode`, or says it is not a mode. */
+function contextMode(value: JsonObject, problems: string[]): SidecarMode | undefined {
+  const mode = sidecarModeOf(value.sidecarMode);
+  if (value.sidecarMode !== undefined && mode === undefined) {
+    problems.push(`${CONTEXT}: sidecarMode: must be native or classic`);
+  }
+  return mode;
+}
+
 /** readContext reads context.yaml, each wrong field a problem. */
 function readContext(dir: string, problems: string[]): CaseContext {
   const file = path.join(dir, CONTEXT);
@@ -99,28 +144,15 @@ function readContext(dir: string, problems: string[]): CaseContext {
     problems.push(`${CONTEXT}: must be a map`);
     return empty;
   }
-  const labels = value.namespaceLabels ?? {};
-  const labelsOk =
-    isJsonObject(labels) && Object.values(labels).every((v) => typeof v === 'string');
-  if (!labelsOk) problems.push(`${CONTEXT}: namespaceLabels: must map label names to strings`);
-  const version = value.kubernetesVersion;
-  if (version !== undefined && typeof version !== 'string') {
-    problems.push(`${CONTEXT}: kubernetesVersion: must be a string such as "1.29"`);
-  }
-  const mode = value.sidecarMode;
-  if (mode !== undefined && mode !== 'native' && mode !== 'classic') {
-    problems.push(`${CONTEXT}: sidecarMode: must be native or classic`);
-  }
-  for (const key of Object.keys(value)) {
-    if (!['namespaceLabels', 'kubernetesVersion', 'sidecarMode'].includes(key)) {
-      problems.push(`${CONTEXT}: ${key}: not a field of a case's context`);
-    }
-  }
-  return {
-    namespaceLabels: labelsOk ? (labels as Record<string, string>) : {},
-    kubernetesVersion: typeof version === 'string' ? version : undefined,
-    sidecarMode: mode === 'native' || mode === 'classic' ? mode : undefined,
+  const context = {
+    namespaceLabels: contextLabels(value, problems),
+    kubernetesVersion: contextVersion(value, problems),
+    sidecarMode: contextMode(value, problems),
   };
+  for (const key of Object.keys(value).filter((k) => !CONTEXT_FIELDS.has(k))) {
+    problems.push(`${CONTEXT}: ${key}: not a field of a case's context`);
+  }
+  return context;
 }
 
 function readJson(file: string): unknown {
@@ -265,40 +297,53 @@ export function readCase(
 
 /** compareOutcome checks the outcome against the case's expected files. */
 function compareOutcome(dir: string, outcome: Outcome, problems: string[]): void {
-  const deniedFile = path.join(dir, EXPECTED_DENIAL);
-  const objectFile = path.join(dir, EXPECTED_OBJECT);
-  if ('denied' in outcome) {
-    if (!existsSync(deniedFile)) {
-      problems.push(`denied, but ${EXPECTED_DENIAL} is missing: ${outcome.denied}`);
-    } else {
-      const expected = readFileSync(deniedFile, 'utf8').trim();
-      if (!outcome.denied.includes(expected)) {
-        problems.push(`the denial does not contain the text of ${EXPECTED_DENIAL}:`);
-        problems.push(`  expected: ${expected}`, `  got:      ${outcome.denied}`);
-      }
-    }
-  } else if (!existsSync(objectFile)) {
-    problems.push(
-      existsSync(deniedFile)
-        ? `expected a denial (${EXPECTED_DENIAL}), but the pod was admitted`
-        : `${EXPECTED_OBJECT} is missing`,
-    );
-  } else {
-    const [expected] = parseManifests(readFileSync(objectFile, 'utf8'), EXPECTED_OBJECT);
-    if (!isDeepStrictEqual(expected?.value, outcome.object)) {
-      problems.push(`the injected object differs from ${EXPECTED_OBJECT}:`);
-      problems.push(...differences(expected?.value, outcome.object));
-    }
-    const patchFile = path.join(dir, EXPECTED_PATCH);
-    if (existsSync(patchFile) && !isDeepStrictEqual(readJson(patchFile), outcome.patch)) {
-      problems.push(`the patch differs from ${EXPECTED_PATCH}:`);
-      problems.push(...differences(readJson(patchFile), outcome.patch));
-    }
-  }
+  if ('denied' in outcome) compareDenial(dir, outcome.denied, problems);
+  else compareObject(dir, outcome, problems);
   const warningsFile = path.join(dir, EXPECTED_WARNINGS);
   if (existsSync(warningsFile) && !isDeepStrictEqual(readJson(warningsFile), outcome.warnings)) {
     problems.push(`the warnings differ from ${EXPECTED_WARNINGS}:`);
     problems.push(...differences(readJson(warningsFile), outcome.warnings));
+  }
+}
+
+/** compareDenial checks a denial against expected.denied.txt. */
+function compareDenial(dir: string, denied: string, problems: string[]): void {
+  const deniedFile = path.join(dir, EXPECTED_DENIAL);
+  if (!existsSync(deniedFile)) {
+    problems.push(`denied, but ${EXPECTED_DENIAL} is missing: ${denied}`);
+    return;
+  }
+  const expected = readFileSync(deniedFile, 'utf8').trim();
+  if (!denied.includes(expected)) {
+    problems.push(`the denial does not contain the text of ${EXPECTED_DENIAL}:`);
+    problems.push(`  expected: ${expected}`, `  got:      ${denied}`);
+  }
+}
+
+/** compareObject checks an admitted object against expected.yaml, and its patch if kept. */
+function compareObject(
+  dir: string,
+  outcome: Extract<Outcome, { object: unknown }>,
+  problems: string[],
+): void {
+  const objectFile = path.join(dir, EXPECTED_OBJECT);
+  if (!existsSync(objectFile)) {
+    problems.push(
+      existsSync(path.join(dir, EXPECTED_DENIAL))
+        ? `expected a denial (${EXPECTED_DENIAL}), but the pod was admitted`
+        : `${EXPECTED_OBJECT} is missing`,
+    );
+    return;
+  }
+  const [expected] = parseManifests(readFileSync(objectFile, 'utf8'), EXPECTED_OBJECT);
+  if (!isDeepStrictEqual(expected?.value, outcome.object)) {
+    problems.push(`the injected object differs from ${EXPECTED_OBJECT}:`);
+    problems.push(...differences(expected?.value, outcome.object));
+  }
+  const patchFile = path.join(dir, EXPECTED_PATCH);
+  if (existsSync(patchFile) && !isDeepStrictEqual(readJson(patchFile), outcome.patch)) {
+    problems.push(`the patch differs from ${EXPECTED_PATCH}:`);
+    problems.push(...differences(readJson(patchFile), outcome.patch));
   }
 }
 

@@ -83,23 +83,29 @@ interface ComposeState {
   readonly ports: PortBook;
 }
 
-function startState(input: ComposeInput, context: InjectContext): ComposeState {
-  const { pod, status } = input.facts;
-  const spec = pod.spec;
+/** bookPodNames claims the names of the pod's containers and volumes, each for who added it. */
+function bookPodNames(pod: V1Pod, status: InjectionStatus): ClaimBook<string> {
+  const spec = pod.spec ?? { containers: [] };
   const names = new ClaimBook<string>();
   const everyContainer = [
-    ...(spec?.initContainers ?? []),
-    ...(spec?.containers ?? []),
-    ...(spec?.ephemeralContainers ?? []),
+    ...(spec.initContainers ?? []),
+    ...spec.containers,
+    ...(spec.ephemeralContainers ?? []),
   ];
   // A set, not the status's lists: each is looked up once per container or volume.
   const addedEarlier = new Set([...status.containers, ...status.volumes]);
   for (const { name } of everyContainer) {
     names.claim({ kind: 'container', key: name }, ownerOf(name, addedEarlier));
   }
-  for (const { name } of spec?.volumes ?? []) {
+  for (const { name } of spec.volumes ?? []) {
     names.claim({ kind: 'volume', key: name }, ownerOf(name, addedEarlier));
   }
+  return names;
+}
+
+function startState(input: ComposeInput, context: InjectContext): ComposeState {
+  const { pod, status } = input.facts;
+  const names = bookPodNames(pod, status);
   const additions: Additions = {
     initContainers: [],
     initInsertIndex: leadingTandemInitContainers(pod, status),
@@ -279,22 +285,36 @@ function addAppSide(
   appSideFor: (containerName: string) => RenderedPolicy['appContainer'],
   policyName: string,
 ): string | undefined {
-  const { pod, additions } = state;
-  const mounts = rendered.appContainer?.volumeMounts ?? [];
+  const appSide: AppSide = rendered.appContainer ?? {};
+  const mounts = appSide.volumeMounts ?? [];
   const missing = mounts.find((mount) => !state.volumes.has(mount.name));
   if (missing !== undefined) {
     return `policy "${policyName}" mounts volume "${missing.name}" in the app, which neither the pod nor a policy adds`;
   }
-  const env = rendered.appContainer?.env ?? [];
-  if (mounts.length === 0 && env.length === 0) return undefined;
-  for (const target of additions.appContainers) {
-    const container = pod.spec?.containers[target.index];
-    if (container === undefined) continue;
-    const own = appSideFor(container.name);
-    const clash = addMounts(container, target, own?.volumeMounts ?? []);
-    if (clash !== undefined) return `policy "${policyName}" mounts ${clash}`;
-    state.warnings.push(...addEnv(container, target, own?.env ?? [], policyName));
+  if (mounts.length === 0 && (appSide.env ?? []).length === 0) return undefined;
+  for (const target of state.additions.appContainers) {
+    const clash = addToTarget(state, target, appSideFor, policyName);
+    if (clash !== undefined) return clash;
   }
+  return undefined;
+}
+
+/** AppSide is what a policy adds to each app container. */
+type AppSide = NonNullable<RenderedPolicy['appContainer']>;
+
+/** addToTarget adds one target container's mounts and env, or says which mount clashes. */
+function addToTarget(
+  state: ComposeState,
+  target: AppContainerAddition,
+  appSideFor: (containerName: string) => RenderedPolicy['appContainer'],
+  policyName: string,
+): string | undefined {
+  const container = state.pod.spec?.containers[target.index];
+  if (container === undefined) return undefined;
+  const own: AppSide = appSideFor(container.name) ?? {};
+  const clash = addMounts(container, target, own.volumeMounts ?? []);
+  if (clash !== undefined) return `policy "${policyName}" mounts ${clash}`;
+  state.warnings.push(...addEnv(container, target, own.env ?? [], policyName));
   return undefined;
 }
 

@@ -4,7 +4,7 @@
  * the pod-supplied lists they bound), then the annotations tandem reads are parsed, each
  * once. Stages take these facts; none goes back to the pod's annotations.
  */
-import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
 import {
   DEFAULT_CONTAINER_ANNOTATION,
   INJECT_ANNOTATION,
@@ -55,31 +55,30 @@ function splitNames(raw: string | undefined): readonly string[] | undefined {
     .filter((name) => name !== '');
 }
 
+/** podName is what `{{ pod.name }}` renders: a pod made by a controller has only a generateName at admission. */
+function podName(metadata: V1ObjectMeta): string {
+  return metadata.name ?? metadata.generateName ?? '';
+}
+
 /** readPodFacts reads `pod` for the engine, or says why the pod is denied before anything else. */
 export function readPodFacts(
   pod: V1Pod,
   context: InjectContext,
   clusterValues: ClusterValues,
 ): Result<PodFacts> {
-  const metadata = pod.metadata;
-  const annotations = metadata?.annotations ?? {};
+  const metadata = pod.metadata ?? {};
+  const annotations = metadata.annotations ?? {};
   const overLimit = checkRequestLimits(annotations);
   if (overLimit !== undefined) return fail(overLimit);
   const status = parseStatus(annotations[STATUS_ANNOTATION]);
   if (!status.ok) return status;
-  const labels = metadata?.labels ?? {};
+  const labels = metadata.labels ?? {};
   return ok({
     pod,
     containers: pod.spec?.containers ?? [],
     annotations,
     labels,
-    scope: {
-      namespace: context.namespace,
-      // A pod made by a controller has only a generateName at admission.
-      podName: metadata?.name ?? metadata?.generateName ?? '',
-      labels,
-      annotations,
-    },
+    scope: { namespace: context.namespace, podName: podName(metadata), labels, annotations },
     params: paramInputs(
       annotations,
       { name: context.namespace, annotations: context.namespaceAnnotations ?? {} },

@@ -35,6 +35,33 @@ function hostProcessContainer(spec: V1PodSpec): string | undefined {
   return undefined;
 }
 
+/** requiredAffinitySign: every required node affinity term binds the pod to Windows. */
+function requiredAffinitySign(spec: V1PodSpec): string | undefined {
+  const required = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
+  const terms = required?.nodeSelectorTerms ?? [];
+  // Terms are alternatives: the pod is bound to Windows only when every one of them is.
+  if (terms.length === 0 || !terms.every(termRequiresWindows)) return undefined;
+  return `required node affinity on ${OS_LABEL}=windows`;
+}
+
+/** WINDOWS_SIGNS are the checks, in order, that each name one thing only a Windows pod has. */
+const WINDOWS_SIGNS: readonly ((spec: V1PodSpec) => string | undefined)[] = [
+  (spec) => (spec.os?.name === 'windows' ? 'spec.os.name: windows' : undefined),
+  (spec) =>
+    spec.nodeSelector?.[OS_LABEL] === 'windows' ? `nodeSelector ${OS_LABEL}: windows` : undefined,
+  requiredAffinitySign,
+  (spec) =>
+    spec.securityContext?.windowsOptions?.hostProcess === true
+      ? 'securityContext.windowsOptions.hostProcess: true'
+      : undefined,
+  (spec) => {
+    const container = hostProcessContainer(spec);
+    return container === undefined
+      ? undefined
+      : `container "${container}" sets windowsOptions.hostProcess: true`;
+  },
+];
+
 /**
  * windowsSign says what makes `spec` a Windows pod, or undefined for any other: the
  * scheduler puts it on a Windows node (`spec.os.name`, a node selector or a required node
@@ -42,21 +69,11 @@ function hostProcessContainer(spec: V1PodSpec): string | undefined {
  */
 export function windowsSign(spec: V1PodSpec | undefined): string | undefined {
   if (spec === undefined) return undefined;
-  if (spec.os?.name === 'windows') return 'spec.os.name: windows';
-  if (spec.nodeSelector?.[OS_LABEL] === 'windows') return `nodeSelector ${OS_LABEL}: windows`;
-  const terms =
-    spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
-  // Terms are alternatives: the pod is bound to Windows only when every one of them is.
-  if (terms !== undefined && terms.length > 0 && terms.every(termRequiresWindows)) {
-    return `required node affinity on ${OS_LABEL}=windows`;
+  for (const sign of WINDOWS_SIGNS) {
+    const found = sign(spec);
+    if (found !== undefined) return found;
   }
-  if (spec.securityContext?.windowsOptions?.hostProcess === true) {
-    return 'securityContext.windowsOptions.hostProcess: true';
-  }
-  const container = hostProcessContainer(spec);
-  return container === undefined
-    ? undefined
-    : `container "${container}" sets windowsOptions.hostProcess: true`;
+  return undefined;
 }
 
 /** Misfit says why a policy cannot go into the pod: for a denial and for `explain`. */

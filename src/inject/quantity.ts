@@ -45,18 +45,34 @@ function scaleOf(suffix: string): { num: bigint; den: bigint } | undefined {
     : { num: 1n, den: 10n ** BigInt(-exponent) };
 }
 
-/**
- * parseQuantity returns `value` in nano-units, rounded up as Kubernetes rounds below its
- * nano scale, or undefined when it is not a quantity.
- */
-export function parseQuantity(value: unknown): bigint | undefined {
+/** QuantityParts are a quantity's sign, digits and suffix, as written. */
+interface QuantityParts {
+  readonly sign: string;
+  readonly whole: string;
+  readonly fraction: string;
+  readonly suffix: string;
+}
+
+/** quantityParts splits a quantity's text, or undefined when it is not one within bounds. */
+function quantityParts(value: unknown): QuantityParts | undefined {
   const text = typeof value === 'number' ? String(value) : value;
   if (typeof text !== 'string') return undefined;
   const match = QUANTITY.exec(text);
   if (match === null) return undefined;
   const [, sign = '', whole = '', fraction = '', suffix = ''] = match;
-  if (whole === '' && fraction === '') return undefined;
-  if (whole.length + fraction.length > MAX_DIGITS) return undefined;
+  const digits = whole.length + fraction.length;
+  if (digits === 0 || digits > MAX_DIGITS) return undefined;
+  return { sign, whole, fraction, suffix };
+}
+
+/**
+ * parseQuantity returns `value` in nano-units, rounded up as Kubernetes rounds below its
+ * nano scale, or undefined when it is not a quantity.
+ */
+export function parseQuantity(value: unknown): bigint | undefined {
+  const parts = quantityParts(value);
+  if (parts === undefined) return undefined;
+  const { sign, whole, fraction, suffix } = parts;
   const scale = scaleOf(suffix);
   if (scale === undefined) return undefined;
   const mantissa = BigInt(`${whole}${fraction}` || '0');

@@ -109,40 +109,58 @@ export const INTEGER_TEXT = /^-?[0-9]+$/;
 const QUALIFIED_NAME =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
+/** declarationProblems checks what a param's declaration says of itself. */
+function declarationProblems(fieldPath: string, declaration: ParamDeclaration): TemplateProblem[] {
+  const problems: TemplateProblem[] = [];
+  const type = declaration.type ?? 'string';
+  const required = declaration.required === true;
+  const hasDefault = declaration.default !== undefined;
+  if (type === 'string' && declaration.pattern === undefined) {
+    // The value comes from the pod's author: the admin says what it may look like.
+    problems.push({
+      fieldPath,
+      message: "a string param needs a pattern: its value comes from the pod's author",
+    });
+  }
+  if (type === 'integer' && !required && !hasDefault) {
+    problems.push({ fieldPath, message: 'an optional integer param needs a default' });
+  }
+  if (required && hasDefault) {
+    problems.push({ fieldPath, message: 'a required param cannot have a default' });
+  }
+  return problems;
+}
+
+/** compilePattern compiles a param's pattern, or records why it cannot. */
+function compilePattern(
+  fieldPath: string,
+  source: string | undefined,
+  problems: TemplateProblem[],
+): ParamPattern | undefined {
+  if (source === undefined) return undefined;
+  const compiled = compileParamPattern(source);
+  if (compiled.ok) return compiled.pattern;
+  problems.push({ fieldPath: `${fieldPath}.pattern`, message: compiled.message });
+  return undefined;
+}
+
 function compileParams(spec: PolicySpec, problems: TemplateProblem[]): Map<string, CompiledParam> {
   const params = new Map<string, CompiledParam>();
   for (const [name, declaration] of Object.entries(spec.params ?? {})) {
     const fieldPath = `spec.params.${name}`;
-    let pattern: ParamPattern | undefined;
-    if (declaration.pattern !== undefined) {
-      const compiled = compileParamPattern(declaration.pattern);
-      if (compiled.ok) pattern = compiled.pattern;
-      else problems.push({ fieldPath: `${fieldPath}.pattern`, message: compiled.message });
-    }
-    const type = declaration.type ?? 'string';
-    const fallback = declaration.default;
-    if (type === 'string' && declaration.pattern === undefined) {
-      // The value comes from the pod's author: the admin says what it may look like.
-      problems.push({
-        fieldPath,
-        message: "a string param needs a pattern: its value comes from the pod's author",
-      });
-    }
-    if (type === 'integer' && declaration.required !== true && fallback === undefined) {
-      problems.push({ fieldPath, message: 'an optional integer param needs a default' });
-    }
-    if (declaration.required === true && fallback !== undefined) {
-      problems.push({ fieldPath, message: 'a required param cannot have a default' });
-    }
-    problems.push(...sampleProblems(fieldPath, declaration, pattern));
+    const pattern = compilePattern(fieldPath, declaration.pattern, problems);
+    problems.push(
+      ...declarationProblems(fieldPath, declaration),
+      ...sampleProblems(fieldPath, declaration, pattern),
+    );
     params.set(name, {
       name,
       required: declaration.required === true,
-      defaultValue: fallback,
+      defaultValue: declaration.default,
       pattern,
       patternSource: declaration.pattern,
       maxLength: declaration.maxLength,
-      type,
+      type: declaration.type ?? 'string',
       description: declaration.description,
       example: declaration.example,
       setBy: declaration.setBy ?? 'pod',

@@ -102,34 +102,75 @@ function findFieldPathKey(keys: readonly string[], rest: string): string | undef
   );
 }
 
+/** PathStep is one segment of a field path, the node it leads to, and what is left. */
+interface PathStep {
+  readonly segment: PathSegment;
+  readonly node: unknown;
+  readonly rest: string;
+}
+
+/** indexStep reads a leading `[i]` of `rest`, or undefined when it does not start with one. */
+function indexStep(rest: string, node: unknown, document: Document): PathStep | undefined {
+  const index = /^\[(\d+)\]\.?/.exec(rest);
+  if (index?.[1] === undefined) return undefined;
+  const i = Number(index[1]);
+  const next = isSeq(node) ? resolveAlias(node.items[i], document) : undefined;
+  return { segment: i, node: next, rest: rest.slice(index[0].length) };
+}
+
+/** keyStep reads the longest key of the node's map that `rest` starts with. */
+function keyStep(rest: string, node: unknown, document: Document): PathStep {
+  const keys = isMap(node) ? node.items.map((pair) => keyText(pair.key) ?? '') : [];
+  const key = findFieldPathKey(keys, rest) ?? /^[^.[]*/.exec(rest)?.[0] ?? '';
+  // Not a path this module wrote (`[x]`?): keep the rest whole rather than loop on it.
+  if (key === '') return { segment: rest, node: undefined, rest: '' };
+  const pair = isMap(node) ? node.items.find((p) => keyText(p.key) === key) : undefined;
+  const after = rest.slice(key.length);
+  return {
+    segment: key,
+    node: isPair(pair) ? resolveAlias(pair.value, document) : undefined,
+    rest: after.startsWith('.') ? after.slice(1) : after,
+  };
+}
+
 /** fieldPathSegments splits a dotted field path by the keys that exist in the document. */
 function fieldPathSegments(document: Document, fieldPath: string): PathSegment[] {
   const segments: PathSegment[] = [];
   let node = resolveAlias(document.contents, document);
   let rest = fieldPath;
   while (rest !== '') {
-    const index = /^\[(\d+)\]\.?/.exec(rest);
-    if (index?.[1] !== undefined) {
-      const i = Number(index[1]);
-      segments.push(i);
-      node = isSeq(node) ? resolveAlias(node.items[i], document) : undefined;
-      rest = rest.slice(index[0].length);
-      continue;
-    }
-    const keys = isMap(node) ? node.items.map((pair) => keyText(pair.key) ?? '') : [];
-    const key = findFieldPathKey(keys, rest) ?? /^[^.[]*/.exec(rest)?.[0] ?? '';
-    if (key === '') {
-      // Not a path this module wrote (`[x]`?): keep the rest whole rather than loop on it.
-      segments.push(rest);
-      break;
-    }
-    segments.push(key);
-    const pair = isMap(node) ? node.items.find((p) => keyText(p.key) === key) : undefined;
-    node = isPair(pair) ? resolveAlias(pair.value, document) : undefined;
-    rest = rest.slice(key.length);
-    if (rest.startsWith('.')) rest = rest.slice(1);
+    const step = indexStep(rest, node, document) ?? keyStep(rest, node, document);
+    segments.push(step.segment);
+    node = step.node;
+    rest = step.rest;
   }
   return segments;
+}
+
+/**
+ * Walk is the node a segment leads to, or where to stop: an offset, or undefined to stay
+ * where the walk stands.
+ */
+type Walk = { readonly node: unknown } | { readonly stop: number | undefined };
+
+/** walkInto follows one segment from `node`. */
+function walkInto(
+  node: unknown,
+  segment: PathSegment,
+  keyOfLast: boolean,
+  document: Document,
+): Walk {
+  if (typeof segment === 'number' && isSeq(node)) {
+    return { node: resolveAlias(node.items[segment], document) };
+  }
+  if (!isMap(node)) return { stop: undefined };
+  const pair = node.items.find((p) => keyText(p.key) === String(segment));
+  if (pair === undefined) return { stop: undefined };
+  const keyStart = rangeStart(pair.key);
+  if (keyOfLast) return { stop: keyStart };
+  // `image:` with nothing after it has a null value node or none: point at the key.
+  const value = resolveAlias(pair.value, document);
+  return rangeStart(value) === undefined ? { stop: keyStart } : { node: value };
 }
 
 /** locateOffset walks the document and returns the offset of the deepest node it reaches. */
@@ -141,19 +182,10 @@ function locateOffset(
   let node = resolveAlias(document.contents, document);
   let offset = rangeStart(node) ?? 0;
   for (const [i, segment] of segments.entries()) {
-    const last = i === segments.length - 1;
-    if (typeof segment === 'number' && isSeq(node)) {
-      node = resolveAlias(node.items[segment], document);
-    } else if (isMap(node)) {
-      const pair = node.items.find((p) => keyText(p.key) === String(segment));
-      if (pair === undefined) return offset;
-      if (last && target === 'key') return rangeStart(pair.key) ?? offset;
-      // `image:` with nothing after it has a null value node or none: point at the key.
-      node = resolveAlias(pair.value, document);
-      if (rangeStart(node) === undefined) return rangeStart(pair.key) ?? offset;
-    } else {
-      return offset;
-    }
+    const keyOfLast = i === segments.length - 1 && target === 'key';
+    const walk = walkInto(node, segment, keyOfLast, document);
+    if ('stop' in walk) return walk.stop ?? offset;
+    node = walk.node;
     offset = rangeStart(node) ?? offset;
   }
   return offset;

@@ -14,7 +14,7 @@
  */
 import type { PolicyIssue } from '../errors.ts';
 import { paramValueProblem } from './param-value.ts';
-import { isJsonObject } from '../json.ts';
+import { isJsonObject, type JsonObject } from '../json.ts';
 import type { ClusterValue, ClusterValues, LoadedPolicy } from './compile.ts';
 import type { DocumentLocator, PathSegment } from './positions.ts';
 import { API_VERSION } from './validate.ts';
@@ -67,44 +67,43 @@ export function readValuesDocument(
   const entries: ValuesEntry[] = [];
   const document = { file, locator, entries };
   if (!isJsonObject(data)) return { document, issues };
-  if (data['apiVersion'] !== API_VERSION) {
-    issues.push(issueAt(file, locator, ['apiVersion'], `expected apiVersion "${API_VERSION}"`));
-  }
-  for (const key of Object.keys(data)) {
-    if (!TOP_LEVEL.has(key)) {
-      issues.push(issueAt(file, locator, [key], `unknown field "${key}" of a ${VALUES_KIND}`));
-    }
+  const at = (path: readonly PathSegment[], message: string): void => {
+    issues.push(issueAt(file, locator, path, message));
+  };
+  if (data['apiVersion'] !== API_VERSION)
+    at(['apiVersion'], `expected apiVersion "${API_VERSION}"`);
+  for (const key of Object.keys(data).filter((k) => !TOP_LEVEL.has(k))) {
+    at([key], `unknown field "${key}" of a ${VALUES_KIND}`);
   }
   const spec = data['spec'];
   if (spec === undefined || spec === null) return { document, issues };
   if (!isJsonObject(spec)) {
-    issues.push(issueAt(file, locator, ['spec'], 'spec must map policy names to their params'));
+    at(['spec'], 'spec must map policy names to their params');
     return { document, issues };
   }
   for (const [policy, params] of Object.entries(spec)) {
-    if (!isJsonObject(params)) {
-      issues.push(
-        issueAt(
-          file,
-          locator,
-          ['spec', policy],
-          `the values of policy "${policy}" must be a map of param to value`,
-        ),
-      );
-      continue;
-    }
-    for (const [param, value] of Object.entries(params)) {
-      if (typeof value === 'string') entries.push({ policy, param, value });
-      else if (typeof value === 'number' && Number.isSafeInteger(value)) {
-        entries.push({ policy, param, value: String(value) });
-      } else {
-        issues.push(
-          issueAt(file, locator, ['spec', policy, param], 'a value must be a string or an integer'),
-        );
-      }
-    }
+    if (isJsonObject(params)) entries.push(...readParamValues(policy, params, at));
+    else at(['spec', policy], `the values of policy "${policy}" must be a map of param to value`);
   }
   return { document, issues };
+}
+
+/** readParamValues reads one policy's values: each a string or an integer, else an issue. */
+function readParamValues(
+  policy: string,
+  params: JsonObject,
+  at: (path: readonly PathSegment[], message: string) => void,
+): ValuesEntry[] {
+  const entries: ValuesEntry[] = [];
+  for (const [param, value] of Object.entries(params)) {
+    if (typeof value === 'string') entries.push({ policy, param, value });
+    else if (typeof value === 'number' && Number.isSafeInteger(value)) {
+      entries.push({ policy, param, value: String(value) });
+    } else {
+      at(['spec', policy, param], 'a value must be a string or an integer');
+    }
+  }
+  return entries;
 }
 
 /**

@@ -22,6 +22,20 @@ export interface Unreachable {
   readonly message: string;
 }
 
+type Expression = NonNullable<LabelSelector['matchExpressions']>[number];
+
+/** witnessValue is a value for `key` that its `In` or `Exists` expression accepts, if any. */
+function witnessValue(
+  expression: Expression,
+  excluded: (key: string) => ReadonlySet<string>,
+): string | undefined {
+  const { key, operator, values = [] } = expression;
+  const taken = excluded(key);
+  if (operator === 'In') return values.find((v) => !taken.has(v));
+  if (operator !== 'Exists') return undefined;
+  return ['true', 'yes', 'x'].find((v) => !taken.has(v)) ?? `x${taken.size}`;
+}
+
 /** witnessLabels builds labels that satisfy `selector`, or undefined when none can. */
 export function witnessLabels(
   selector: LabelSelector | undefined,
@@ -35,16 +49,10 @@ export function witnessLabels(
         .filter((e) => e.key === key && e.operator === 'NotIn')
         .flatMap((e) => e.values ?? []),
     );
-  for (const { key, operator, values = [] } of expressions) {
-    if (labels[key] !== undefined) continue;
-    if (operator === 'In') {
-      const allowed = values.find((v) => !excluded(key).has(v));
-      if (allowed !== undefined) labels[key] = allowed;
-    }
-    if (operator === 'Exists') {
-      const taken = excluded(key);
-      labels[key] = ['true', 'yes', 'x'].find((v) => !taken.has(v)) ?? `x${taken.size}`;
-    }
+  for (const expression of expressions) {
+    if (labels[expression.key] !== undefined) continue;
+    const value = witnessValue(expression, excluded);
+    if (value !== undefined) labels[expression.key] = value;
   }
   return selector === undefined || matchesSelector(selector, labels) ? labels : undefined;
 }
