@@ -32,6 +32,20 @@ function aliasTargets(document: Document): Map<Alias, YamlNode> {
   return targets;
 }
 
+/** countItems adds up a collection's items (a pair is its key and value), stopping past `limit`. */
+function countItems(
+  items: readonly unknown[],
+  count: (node: unknown) => number,
+  limit: number,
+): number {
+  let total = 0;
+  for (const item of items) {
+    total += isPair(item) ? count(item.key) + count(item.value) : count(item);
+    if (total + 1 > limit) break;
+  }
+  return total;
+}
+
 /**
  * expandedNodeCount is how many nodes `document` holds with every alias replaced by a
  * copy of its anchor, counted in time linear in the document (each anchor once), and
@@ -51,13 +65,7 @@ export function expandedNodeCount(document: Document, limit = MAX_EXPANDED_NODES
     if (known !== undefined) return known;
     if (open.has(node)) return Infinity;
     open.add(node);
-    let total = 1;
-    if (isCollection(node)) {
-      for (const item of node.items) {
-        total += isPair(item) ? count(item.key) + count(item.value) : count(item);
-        if (total > limit) break;
-      }
-    }
+    const total = 1 + (isCollection(node) ? countItems(node.items, count, limit) : 0);
     open.delete(node);
     sizes.set(node, total);
     return total;

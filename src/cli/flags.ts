@@ -51,6 +51,19 @@ function readBoolean(name: string, raw: string): boolean {
   );
 }
 
+/** flagValue is a flag's value: as given, else its environment twin's, else its default. */
+function flagValue(
+  name: string,
+  spec: FlagTable[string],
+  given: string | boolean | undefined,
+  twin: string | undefined,
+): string | boolean | undefined {
+  if (spec.type === 'boolean') {
+    return given === true || (given === undefined && readBoolean(name, twin ?? ''));
+  }
+  return typeof given === 'string' ? given : (twin ?? spec.default);
+}
+
 /**
  * parseFlags reads `args` against `table`, filling each flag not given from its twin
  * in `env`, then from its default. Unknown flags throw parseArgs' usage errors.
@@ -76,13 +89,7 @@ export function parseFlags<T extends FlagTable>(
   });
   const values: Record<string, string | boolean | undefined> = {};
   for (const [name, spec] of Object.entries(table)) {
-    const given = parsed.values[name];
-    const twin = env[envTwin(name)];
-    if (spec.type === 'boolean') {
-      values[name] = given === true || (given === undefined && readBoolean(name, twin ?? ''));
-    } else {
-      values[name] = typeof given === 'string' ? given : (twin ?? spec.default);
-    }
+    values[name] = flagValue(name, spec, parsed.values[name], env[envTwin(name)]);
   }
   return {
     values: values as FlagValues<T>,

@@ -56,6 +56,17 @@ export function readNamespaceAnnotationsFile(
   return readNamespaceTable(path, 'annotations');
 }
 
+/** stringsOf reads one namespace's map of strings (null is an empty one), or undefined. */
+function stringsOf(value: unknown): Record<string, string> | undefined {
+  if (value === null) return {};
+  if (!isJsonObject(value)) return undefined;
+  const entries = Object.entries(value);
+  const strings = entries.filter(
+    (entry): entry is [string, string] => typeof entry[1] === 'string',
+  );
+  return strings.length === entries.length ? Object.fromEntries(strings) : undefined;
+}
+
 async function readNamespaceTable(
   path: string,
   what: 'labels' | 'annotations',
@@ -70,20 +81,13 @@ async function readNamespaceTable(
   if (!isJsonObject(data)) throw configError(`${path}: expected a map of namespace to ${what}`);
   const table: Record<string, Record<string, string>> = {};
   for (const [namespace, labels] of Object.entries(data)) {
-    if (labels === null) {
-      table[namespace] = {};
-      continue;
-    }
-    const entries = isJsonObject(labels) ? Object.entries(labels) : undefined;
-    const strings = entries?.filter(
-      (entry): entry is [string, string] => typeof entry[1] === 'string',
-    );
-    if (entries === undefined || strings === undefined || strings.length !== entries.length) {
+    const strings = stringsOf(labels);
+    if (strings === undefined) {
       throw configError(
         `${path}: the ${what} of namespace "${namespace}" must be a map of strings`,
       );
     }
-    table[namespace] = Object.fromEntries(strings);
+    table[namespace] = strings;
   }
   return table;
 }

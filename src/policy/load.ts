@@ -7,7 +7,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { LineCounter, parseAllDocuments, type YAMLError } from 'yaml';
 import { PolicyLoadError, TandemError, type PolicyIssue } from '../errors.ts';
 import { buildPolicySet, compilePolicy, type LoadedPolicy, type PolicySet } from './compile.ts';
 import { createLocator, type DocumentLocator, type SourcePosition } from './positions.ts';
@@ -62,6 +62,49 @@ function metadataName(data: unknown): string | undefined {
   return typeof name === 'string' ? name : undefined;
 }
 
+/** syntaxIssues places each YAML syntax error of a document at its line and column. */
+function syntaxIssues(
+  file: string,
+  errors: readonly YAMLError[],
+  lineCounter: LineCounter,
+): PolicyIssue[] {
+  return errors.map((error) => {
+    const { line, col } = lineCounter.linePos(error.pos[0]);
+    return { file, line, column: col, fieldPath: '', message: error.message };
+  });
+}
+
+/**
+ * readPolicyDocument validates and compiles one SidecarPolicy document: the document to
+ * list (with its policy when it compiled; none when it is not a policy at all), and its
+ * issues, each at its field.
+ */
+function readPolicyDocument(
+  file: string,
+  data: unknown,
+  locator: DocumentLocator,
+): { readonly document: PolicyDocument | undefined; readonly issues: PolicyIssue[] } {
+  const validated = validatePolicyDocument(file, data, locator);
+  if (!validated.ok) {
+    const document = validated.isPolicy
+      ? { name: metadataName(data), locator, policy: undefined }
+      : undefined;
+    return { document, issues: [...validated.issues] };
+  }
+  const compiled = compilePolicy(validated.document, { file, line: locator.start.line });
+  const document = {
+    name: metadataName(data),
+    locator,
+    policy: compiled.ok ? compiled.policy : undefined,
+  };
+  if (compiled.ok) return { document, issues: [] };
+  const issues = compiled.problems.map((problem) => {
+    const { line, column } = locator.locateFieldPath(problem.fieldPath);
+    return { file, line, column, ...problem };
+  });
+  return { document, issues };
+}
+
 /**
  * parsePolicyText parses, validates and compiles every document of one file. Empty
  * documents (a bare `---`, or a file of comments) are skipped.
@@ -75,10 +118,7 @@ export function parsePolicyText(file: string, text: string): ParsedPolicyFile {
   const issues: PolicyIssue[] = [];
   for (const document of parsed) {
     if (document.errors.length > 0) {
-      for (const error of document.errors) {
-        const { line, col } = lineCounter.linePos(error.pos[0]);
-        issues.push({ file, line, column: col, fieldPath: '', message: error.message });
-      }
+      issues.push(...syntaxIssues(file, document.errors, lineCounter));
       continue;
     }
     const locator = createLocator(document, lineCounter);
@@ -99,23 +139,9 @@ export function parsePolicyText(file: string, text: string): ParsedPolicyFile {
       issues.push(...read.issues);
       continue;
     }
-    const validated = validatePolicyDocument(file, data, locator);
-    let policy: LoadedPolicy | undefined;
-    if (validated.ok) {
-      const compiled = compilePolicy(validated.document, { file, line: locator.start.line });
-      if (compiled.ok) {
-        policy = compiled.policy;
-      } else {
-        for (const problem of compiled.problems) {
-          const { line, column } = locator.locateFieldPath(problem.fieldPath);
-          issues.push({ file, line, column, ...problem });
-        }
-      }
-    } else {
-      issues.push(...validated.issues);
-    }
-    if (validated.ok || validated.isPolicy)
-      documents.push({ name: metadataName(data), locator, policy });
+    const policy = readPolicyDocument(file, data, locator);
+    issues.push(...policy.issues);
+    if (policy.document !== undefined) documents.push(policy.document);
   }
   return { documents, values, issues: issues.sort(byPosition) };
 }
