@@ -48,8 +48,8 @@ function collectReferences(node: TemplateItem, into: Map<string, TemplateRef>): 
     case 'scalar':
       return;
     case 'string':
-      for (const part of node.parts) {
-        if (typeof part !== 'string') into.set(JSON.stringify(part), part);
+      for (const part of node.parts.filter((p) => typeof p !== 'string')) {
+        into.set(JSON.stringify(part), part);
       }
       return;
     case 'array':

@@ -102,19 +102,28 @@ function render(policy: LoadedPolicy, pod: PodScope): Result<Rendered> {
 
 /** missingPart says what of `rendered` the pod or the status lacks, or undefined. */
 function missingPart(rendered: Rendered, pod: PodNames, sameVersion: boolean): string | undefined {
-  for (const { name, image } of rendered.containers) {
-    if (!pod.images.has(name)) return `the pod has no container "${name}"`;
-    if (!pod.listedContainers.has(name)) return `it does not list container "${name}"`;
-    const actual = pod.images.get(name);
-    if (sameVersion && actual !== image) {
-      return `container "${name}" runs image ${quoteValue(actual ?? '')}, not ${quoteValue(image ?? '')}`;
-    }
+  for (const container of rendered.containers) {
+    const missing = missingContainer(container, pod, sameVersion);
+    if (missing !== undefined) return missing;
   }
   for (const name of rendered.volumes) {
     if (!pod.volumes.has(name)) return `the pod has no volume "${name}"`;
     if (!pod.listedVolumes.has(name)) return `it does not list volume "${name}"`;
   }
   return undefined;
+}
+
+/** missingContainer says what of one rendered container the pod or the status lacks. */
+function missingContainer(
+  { name, image }: Rendered['containers'][number],
+  pod: PodNames,
+  sameVersion: boolean,
+): string | undefined {
+  if (!pod.images.has(name)) return `the pod has no container "${name}"`;
+  if (!pod.listedContainers.has(name)) return `it does not list container "${name}"`;
+  const actual = pod.images.get(name);
+  if (!sameVersion || actual === image) return undefined;
+  return `container "${name}" runs image ${quoteValue(actual ?? '')}, not ${quoteValue(image ?? '')}`;
 }
 
 function podNames(pod: V1Pod, status: InjectionStatus): PodNames {

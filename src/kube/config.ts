@@ -85,22 +85,28 @@ function inCluster(host: string, port: string, root: string): KubeConfig {
   return kubeConfig;
 }
 
+/** findClusterConfig tries, in order, KUBECONFIG, the pod's service account and ~/.kube/config. */
+function findClusterConfig({ env, home, root }: ClusterLookup): ClusterConfig | undefined {
+  const files = (env['KUBECONFIG'] ?? '').split(delimiter).filter((file) => file !== '');
+  if (files.length > 0) return loaded(loadFiles(files), 'kubeconfig-env');
+  const host = env['KUBERNETES_SERVICE_HOST'] ?? '';
+  if (host !== '' && existsSync(`${root}${SERVICE_ACCOUNT}/token`)) {
+    return loaded(inCluster(host, env['KUBERNETES_SERVICE_PORT'] ?? '443', root), 'in-cluster');
+  }
+  const homeFile = join(home, '.kube', 'config');
+  return existsSync(homeFile) ? loaded(loadFiles([homeFile]), 'kubeconfig-home') : undefined;
+}
+
 /**
  * loadClusterConfig finds the cluster: `KUBECONFIG` (a path list) if set, else the pod's
  * service account when `KUBERNETES_SERVICE_HOST` and the token file are both there, else
  * `~/.kube/config`. It throws TANDEM_ERR_CLUSTER when none is found or a file is unreadable.
  */
 export function loadClusterConfig(lookup: ClusterLookup = defaultLookup()): ClusterConfig {
-  const { env, home, root } = lookup;
+  const { home } = lookup;
   try {
-    const files = (env['KUBECONFIG'] ?? '').split(delimiter).filter((file) => file !== '');
-    if (files.length > 0) return loaded(loadFiles(files), 'kubeconfig-env');
-    const host = env['KUBERNETES_SERVICE_HOST'] ?? '';
-    if (host !== '' && existsSync(`${root}${SERVICE_ACCOUNT}/token`)) {
-      return loaded(inCluster(host, env['KUBERNETES_SERVICE_PORT'] ?? '443', root), 'in-cluster');
-    }
-    const homeFile = join(home, '.kube', 'config');
-    if (existsSync(homeFile)) return loaded(loadFiles([homeFile]), 'kubeconfig-home');
+    const found = findClusterConfig(lookup);
+    if (found !== undefined) return found;
   } catch (error) {
     if (error instanceof TandemError) throw error;
     throw new TandemError('TANDEM_ERR_CLUSTER', 'cannot load the cluster configuration', {

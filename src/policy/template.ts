@@ -111,12 +111,18 @@ const EXPRESSION = /\{\{(.*?)\}\}/gs;
 const PARAM_REF = /^params\.([A-Za-z][A-Za-z0-9_-]*)$/;
 const MAP_REF = /^pod\.(labels|annotations)\[(?:'([^']*)'|"([^"]*)")\]$/;
 
+/** FIXED_REFS are the expressions that take no name or key. */
+const FIXED_REFS: ReadonlyMap<string, TemplateRef> = new Map<string, TemplateRef>([
+  ['pod.namespace', { kind: 'podNamespace' }],
+  ['pod.name', { kind: 'podName' }],
+  ['container.name', { kind: 'containerName' }],
+]);
+
 /** parseExpression reads the inside of one `{{ }}`; undefined when it is not a known form. */
 export function parseExpression(source: string): TemplateRef | undefined {
   const text = source.trim();
-  if (text === 'pod.namespace') return { kind: 'podNamespace' };
-  if (text === 'pod.name') return { kind: 'podName' };
-  if (text === 'container.name') return { kind: 'containerName' };
+  const fixed = FIXED_REFS.get(text);
+  if (fixed !== undefined) return fixed;
   const param = PARAM_REF.exec(text);
   if (param?.[1] !== undefined) return { kind: 'param', name: param[1] };
   const map = MAP_REF.exec(text);

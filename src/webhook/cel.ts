@@ -36,6 +36,23 @@ function valueOf(map: string, key: string): string {
   return `${map}[${celString(key)}]`;
 }
 
+/** expressionCel is one matchExpression in CEL; undefined for an operator it does not know. */
+function expressionCel(
+  key: string,
+  operator: string,
+  values: readonly string[],
+): string | undefined {
+  const has = hasKey(LABELS, key);
+  const inValues = `${has} && ${valueOf(LABELS, key)} in ${celList(values)}`;
+  const byOperator = new Map([
+    ['In', `(${inValues})`],
+    ['NotIn', `!(${inValues})`],
+    ['Exists', `(${has})`],
+    ['DoesNotExist', `!(${has})`],
+  ]);
+  return byOperator.get(operator);
+}
+
 /**
  * selectorCel is `selector` as a CEL test of the pod's labels, with the API server's
  * label-selector semantics: NotIn and DoesNotExist hold for a pod without the key.
@@ -46,11 +63,8 @@ export function selectorCel(selector: LabelSelector): string {
     terms.push(`(${hasKey(LABELS, key)} && ${valueOf(LABELS, key)} == ${celString(value)})`);
   }
   for (const { key, operator, values = [] } of selector.matchExpressions ?? []) {
-    const inValues = `${hasKey(LABELS, key)} && ${valueOf(LABELS, key)} in ${celList(values)}`;
-    if (operator === 'In') terms.push(`(${inValues})`);
-    if (operator === 'NotIn') terms.push(`!(${inValues})`);
-    if (operator === 'Exists') terms.push(`(${hasKey(LABELS, key)})`);
-    if (operator === 'DoesNotExist') terms.push(`!(${hasKey(LABELS, key)})`);
+    const term = expressionCel(key, operator, values);
+    if (term !== undefined) terms.push(term);
   }
   return terms.length === 0 ? 'true' : terms.join(' && ');
 }

@@ -105,6 +105,41 @@ function podCreate(
   };
 }
 
+/** selectedField is the field that decides which pods an automatic policy selects. */
+function selectedField(policy: LoadedPolicy): string {
+  if (policy.spec.selector !== undefined) return 'spec.selector';
+  return policy.spec.namespaceInjection === true
+    ? 'spec.namespaceInjection'
+    : 'spec.namespaceSelector';
+}
+
+/** unreachedAutomatically checks that a pod an automatic policy selects is sent to tandem. */
+function unreachedAutomatically(
+  policy: LoadedPolicy,
+  webhooks: readonly WebhookView[],
+  source: string,
+): Unreachable[] {
+  const podLabels = witnessLabels(policy.spec.selector);
+  const namespace = witnessNamespace(policy, true);
+  if (podLabels === undefined || namespace === undefined) {
+    const fieldPath = podLabels === undefined ? 'spec.selector' : 'spec.namespaceSelector';
+    return [
+      {
+        fieldPath,
+        message: 'this selector can match nothing, so the policy is never applied automatically',
+      },
+    ];
+  }
+  const sending = whoSends(webhooks, podCreate(podLabels, {}, namespace));
+  if (sending.sent) return [];
+  return [
+    {
+      fieldPath: selectedField(policy),
+      message: `${source} never sends tandem a pod this policy selects: a pod with ${describeLabels(podLabels)} in namespace "${namespace.name}" (${describeLabels(namespace.labels)}) is not sent: ${sending.reasons.join('; ')}`,
+    },
+  ];
+}
+
 /**
  * findUnreachable lists the ways `policy` cannot be reached through `webhooks`, which
  * `source` names in messages (a file, or "the generated configuration").
@@ -134,28 +169,6 @@ export function findUnreachable(
     });
   }
   if (!isAutomatic(policy)) return found;
-  const podLabels = witnessLabels(policy.spec.selector);
-  const namespace = witnessNamespace(policy, true);
-  if (podLabels === undefined || namespace === undefined) {
-    const fieldPath = podLabels === undefined ? 'spec.selector' : 'spec.namespaceSelector';
-    found.push({
-      fieldPath,
-      message: 'this selector can match nothing, so the policy is never applied automatically',
-    });
-    return found;
-  }
-  const sending = whoSends(webhooks, podCreate(podLabels, {}, namespace));
-  if (!sending.sent) {
-    const fieldPath =
-      policy.spec.selector !== undefined
-        ? 'spec.selector'
-        : policy.spec.namespaceInjection === true
-          ? 'spec.namespaceInjection'
-          : 'spec.namespaceSelector';
-    found.push({
-      fieldPath,
-      message: `${source} never sends tandem a pod this policy selects: a pod with ${describeLabels(podLabels)} in namespace "${namespace.name}" (${describeLabels(namespace.labels)}) is not sent: ${sending.reasons.join('; ')}`,
-    });
-  }
+  found.push(...unreachedAutomatically(policy, webhooks, source));
   return found;
 }
