@@ -5,6 +5,7 @@
  * configuration derived from the policies, or the one given with --webhook).
  */
 import { explainPod, type Explanation } from '../inject/engine.ts';
+import type { PolicyDecision } from '../inject/types.ts';
 import type { ParamSource } from '../inject/params.ts';
 import { quoteValue } from '../inject/quote.ts';
 import { workloadName } from '../inject/workloads.ts';
@@ -75,16 +76,22 @@ function resultLine(explanation: Explanation, sending: Sending): string {
   return `result: inject ${result.injected.map((p) => p.name).join(', ')}`;
 }
 
+/**
+ * decisionLines is one policy's decision, then every value of an injected policy and
+ * where it came from: the pod, its namespace, the admin's cluster values, or the default.
+ */
+function decisionLines(d: PolicyDecision, explanation: Explanation): string[] {
+  const values = (explanation.params?.get(d.policy) ?? []).map(
+    (source) => `      ${source.name}=${quoteValue(source.value)} (${sourceText(source)})`,
+  );
+  return [`  ${MARK[d.decision] ?? '?'} ${d.policy}: ${d.decision} (${d.reason})`, ...values];
+}
+
 function render(name: string, explanation: Explanation, sending: Sending): string {
-  const lines = [`${name}:`];
-  for (const d of explanation.decisions) {
-    lines.push(`  ${MARK[d.decision] ?? '?'} ${d.policy}: ${d.decision} (${d.reason})`);
-    // Every value of an injected policy, and where it came from: the pod, its namespace,
-    // the admin's cluster values, or the policy's default.
-    for (const source of explanation.params?.get(d.policy) ?? []) {
-      lines.push(`      ${source.name}=${quoteValue(source.value)} (${sourceText(source)})`);
-    }
-  }
+  const lines = [
+    `${name}:`,
+    ...explanation.decisions.flatMap((d) => decisionLines(d, explanation)),
+  ];
   if (explanation.decisions.length === 0) lines.push('  (no policies loaded)');
   if (!sending.sent) {
     for (const reason of sending.reasons) lines.push(`  not sent to tandem: ${reason}`);

@@ -37,13 +37,16 @@ const JSON_NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$/;
 
 function scalarJson(node: Scalar): string {
   const { value } = node;
-  if (typeof value === 'number' || typeof value === 'bigint') {
-    const source = node.srcToken?.type === 'scalar' ? node.srcToken.source : undefined;
-    if (source !== undefined && JSON_NUMBER.test(source)) return source;
-    return typeof value === 'bigint' || Number.isFinite(value) ? String(value) : 'null';
-  }
+  if (typeof value === 'number' || typeof value === 'bigint') return numberJson(node, value);
   if (typeof value === 'string' || typeof value === 'boolean') return JSON.stringify(value);
   return 'null';
+}
+
+/** numberJson writes a number as its source text when that is JSON, else as JavaScript does. */
+function numberJson(node: Scalar, value: number | bigint): string {
+  const source = node.srcToken?.type === 'scalar' ? node.srcToken.source : undefined;
+  if (source !== undefined && JSON_NUMBER.test(source)) return source;
+  return typeof value === 'bigint' || Number.isFinite(value) ? String(value) : 'null';
 }
 
 /** nodeJson writes a YAML node as JSON, indented four spaces a level as kubectl does. */
@@ -82,15 +85,18 @@ function withNewline(text: string): string {
   return text === '' || text.endsWith('\n') ? text : `${text}\n`;
 }
 
+/** jsonDocuments writes one object as itself, several (or none) as a kind List, as kubectl does. */
+function jsonDocuments(documents: readonly OutputDocument[]): string {
+  const objects = documents.filter(({ document }) => document.contents !== null);
+  if (objects.length === 1) return `${nodeJson(objects[0]?.document.contents, '')}\n`;
+  const values = objects.map(({ document }) => nodeJson(document.contents, '        '));
+  const items = values.length === 0 ? '[]' : `[\n        ${values.join(',\n        ')}\n    ]`;
+  return `{\n    "apiVersion": "v1",\n    "kind": "List",\n    "items": ${items}\n}\n`;
+}
+
 /** writeDocuments is the whole output of `tandem inject` in `format`. */
 export function writeDocuments(documents: readonly OutputDocument[], format: OutputFormat): string {
-  if (format === 'json') {
-    const objects = documents.filter(({ document }) => document.contents !== null);
-    if (objects.length === 1) return `${nodeJson(objects[0]?.document.contents, '')}\n`;
-    const values = objects.map(({ document }) => nodeJson(document.contents, '        '));
-    const items = values.length === 0 ? '[]' : `[\n        ${values.join(',\n        ')}\n    ]`;
-    return `{\n    "apiVersion": "v1",\n    "kind": "List",\n    "items": ${items}\n}\n`;
-  }
+  if (format === 'json') return jsonDocuments(documents);
   let written = '';
   for (const [index, { document, text, changed }] of documents.entries()) {
     if (!isJsonDocument(document) || (format === 'source' && !changed)) {

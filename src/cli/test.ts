@@ -62,6 +62,33 @@ function caseName(root: string, dir: string): string {
   return relative === '' ? root : path.join(root, relative);
 }
 
+/** findAllCases lists the cases under each root, which must be directories holding some. */
+function findAllCases(roots: readonly string[]): { root: string; dir: string }[] {
+  for (const root of roots) {
+    if (!existsSync(root) || !statSync(root).isDirectory()) {
+      throw new TandemError('TANDEM_ERR_CONFIG', `${root} is not a directory`);
+    }
+  }
+  const cases = roots.flatMap((root) => findCases(root).map((dir) => ({ root, dir })));
+  if (cases.length === 0) {
+    throw new TandemError(
+      'TANDEM_ERR_INPUT',
+      `no test cases (folders with pod.yaml) under ${roots.join(', ')}`,
+    );
+  }
+  return cases;
+}
+
+/** summarize prints the tally line and returns the exit code: 1 when a case failed. */
+function summarize(results: readonly CaseResult[]): number {
+  const failed = results.filter((r) => r.problems.length > 0 && !r.updated).length;
+  const updated = results.filter((r) => r.updated).length;
+  const summary = [`${results.length - failed - updated} passed`, `${failed} failed`];
+  if (updated > 0) summary.push(`${updated} updated`);
+  process.stdout.write(`\n${results.length} cases: ${summary.join(', ')}\n`);
+  return failed > 0 ? 1 : 0;
+}
+
 /** run executes `tandem test`. */
 export async function run(args: string[]): Promise<number> {
   try {
@@ -73,30 +100,13 @@ export async function run(args: string[]): Promise<number> {
     const sidecarMode = parseSidecarModeSetting(values['sidecar-mode'], SIDECAR_MODES);
     const read = await readPolicyFiles(values.policies);
     if (read.issues.length > 0) throw new PolicyLoadError(read.issues);
-    const roots = positionals.length === 0 ? ['.'] : positionals;
-    for (const root of roots) {
-      if (!existsSync(root) || !statSync(root).isDirectory()) {
-        throw new TandemError('TANDEM_ERR_CONFIG', `${root} is not a directory`);
-      }
-    }
-    const cases = roots.flatMap((root) => findCases(root).map((dir) => ({ root, dir })));
-    if (cases.length === 0) {
-      throw new TandemError(
-        'TANDEM_ERR_INPUT',
-        `no test cases (folders with pod.yaml) under ${roots.join(', ')}`,
-      );
-    }
+    const cases = findAllCases(positionals.length === 0 ? ['.'] : positionals);
     const settings = { policyFiles: read.files, sidecarMode };
     const results = cases.map(({ root, dir }) =>
       runCase(dir, caseName(root, dir), settings, values.update),
     );
     results.forEach(report);
-    const failed = results.filter((r) => r.problems.length > 0 && !r.updated).length;
-    const updated = results.filter((r) => r.updated).length;
-    const summary = [`${results.length - failed - updated} passed`, `${failed} failed`];
-    if (updated > 0) summary.push(`${updated} updated`);
-    process.stdout.write(`\n${results.length} cases: ${summary.join(', ')}\n`);
-    return failed > 0 ? 1 : 0;
+    return summarize(results);
   } catch (error) {
     return reportFailure('test', HELP, error);
   }

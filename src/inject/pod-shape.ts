@@ -34,16 +34,19 @@ function containerProblem(list: JsonValue | undefined, field: string): string | 
   return undefined;
 }
 
+/** metadataProblem says what is wrong with a pod's metadata, or undefined. */
+function metadataProblem(metadata: JsonValue, root: string): string | undefined {
+  if (!isJsonObject(metadata)) return `${root}.metadata is not an object`;
+  const wrong = ['labels', 'annotations'].find((key) => !isStringMap(metadata[key]));
+  if (wrong === undefined) return undefined;
+  return `${root}.metadata.${wrong} is not a map of strings (quote values such as "false")`;
+}
+
 /** readPod returns the pod, or what is wrong with it, naming the field under `root`. */
 export function readPod(object: JsonValue | undefined, root: string): Result<V1Pod> {
   if (!isJsonObject(object)) return fail(`${root} is not an object`);
-  const metadata = object.metadata ?? {};
-  if (!isJsonObject(metadata)) return fail(`${root}.metadata is not an object`);
-  for (const key of ['labels', 'annotations']) {
-    if (!isStringMap(metadata[key])) {
-      return fail(`${root}.metadata.${key} is not a map of strings (quote values such as "false")`);
-    }
-  }
+  const problem = metadataProblem(object.metadata ?? {}, root);
+  if (problem !== undefined) return fail(problem);
   const spec = object.spec;
   if (!isJsonObject(spec)) return fail(`${root}.spec is not an object`);
   if (!Array.isArray(spec.containers)) return fail(`${root}.spec.containers is not a list`);
