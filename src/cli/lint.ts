@@ -3,7 +3,7 @@
  * loads it, plus the conflicts between policies, and prints one line per issue in the
  * `file:line:column:` form that editors and CI annotations understand.
  */
-import { formatPolicyIssue, TandemError } from '../errors.ts';
+import { formatPolicyIssue, messageOf, TandemError } from '../errors.ts';
 import { lintPolicies, type LintLevel } from '../policy/lint.ts';
 import { readPolicyDirectory } from '../policy/load.ts';
 import type { PolicySet } from '../policy/compile.ts';
@@ -72,7 +72,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     parsed = parseFlags(FLAGS, args, { positionals: true });
   } catch (error) {
-    return usageError((error as Error).message);
+    return usageError(messageOf(error));
   }
   const { values, positionals } = parsed;
   if (parsed.help) {

@@ -14,6 +14,7 @@ import type {
 import type { LoadedPolicy, SidecarMode } from '../policy/compile.ts';
 import { renderTemplate, type TemplateScope } from '../policy/template.ts';
 import { bookPodPorts, checkInjectedContainers, type PortBook } from './container-checks.ts';
+import { denial, type Denial } from './denial.ts';
 import { resolveMountPath } from './mount-path.ts';
 import { checkPodSecurity } from './pod-security.ts';
 import { quoteValue } from './quote.ts';
@@ -64,7 +65,7 @@ export interface ComposeInput {
   readonly scope: Omit<TemplateScope, 'params'>;
 }
 
-type Composed = { ok: true; additions: Additions } | { ok: false; reason: string };
+type Composed = { ok: true; additions: Additions } | { ok: false; denial: Denial };
 
 function effectiveMode(policy: LoadedPolicy, context: InjectContext): SidecarMode {
   // A cluster before 1.29 drops restartPolicy from init containers, and the pod would
@@ -120,11 +121,15 @@ function claimNames(
   names: readonly string[],
   taken: Map<string, string>,
   policyName: string,
-): string | undefined {
+): Denial | undefined {
   for (const name of names) {
     const owner = taken.get(name);
     if (owner !== undefined) {
-      return `policy "${policyName}" adds ${what} "${name}", but a ${what} of that name exists (${owner} it)`;
+      return denial(
+        'NameClash',
+        `policy "${policyName}" adds ${what} "${name}", but a ${what} of that name exists (${owner} it)`,
+        policyName,
+      );
     }
     taken.set(name, `policy "${policyName}" added`);
   }
@@ -136,13 +141,17 @@ function securityProblem(
   context: InjectContext,
   policyName: string,
   injected: { containers: V1Container[]; volumes: V1Volume[] },
-): string | undefined {
+): Denial | undefined {
   const level = context.podSecurityLevel;
   if (level === undefined || level === 'privileged') return undefined;
   const first = checkPodSecurity(injected, level)[0];
   if (first === undefined) return undefined;
   const where = first.container === undefined ? '' : ` container "${first.container}":`;
-  return `policy "${policyName}" would break namespace "${context.namespace}"'s Pod Security level "${level}":${where} ${first.rule}: ${first.message}`;
+  return denial(
+    'PodSecurity',
+    `policy "${policyName}" would break namespace "${context.namespace}"'s Pod Security level "${level}":${where} ${first.rule}: ${first.message}`,
+    policyName,
+  );
 }
 
 /** RenderedContainers is a rendered policy with its containers' defaults filled in. */
@@ -175,7 +184,7 @@ function addPolicy(
   state: ComposeState,
   input: PolicyInput,
   scope: ComposeInput['scope'],
-): string | undefined {
+): Denial | undefined {
   const { policy, params } = input;
   const { additions, context } = state;
   const mode = effectiveMode(policy, context);
@@ -229,8 +238,9 @@ function addPolicy(
   return undefined;
 }
 
-function prefixed(policyName: string, problem: string | undefined): string | undefined {
-  return problem === undefined ? undefined : `policy "${policyName}": ${problem}`;
+function prefixed(policyName: string, problem: Denial | undefined): Denial | undefined {
+  if (problem === undefined) return undefined;
+  return denial(problem.code, `policy "${policyName}": ${problem.reason}`, policyName);
 }
 
 /** mergeAnnotations adds a policy's pod annotations; the author's values win. */
@@ -259,8 +269,8 @@ export function composeAdditions(
 ): Composed {
   const state = startState(input, context);
   for (const policy of policies) {
-    const reason = addPolicy(state, policy, input.scope);
-    if (reason !== undefined) return { ok: false, reason };
+    const problem = addPolicy(state, policy, input.scope);
+    if (problem !== undefined) return { ok: false, denial: problem };
   }
   return { ok: true, additions: state.additions };
 }
@@ -274,12 +284,16 @@ function addAppSide(
   rendered: RenderedPolicy,
   appSideFor: (containerName: string) => RenderedPolicy['appContainer'],
   policyName: string,
-): string | undefined {
+): Denial | undefined {
   const { pod, additions } = state;
   const mounts = rendered.appContainer?.volumeMounts ?? [];
   const missing = mounts.find((mount) => !state.takenVolumes.has(mount.name));
   if (missing !== undefined) {
-    return `policy "${policyName}" mounts volume "${missing.name}" in the app, which neither the pod nor a policy adds`;
+    return denial(
+      'VolumeMissing',
+      `policy "${policyName}" mounts volume "${missing.name}" in the app, which neither the pod nor a policy adds`,
+      policyName,
+    );
   }
   const env = rendered.appContainer?.env ?? [];
   if (mounts.length === 0 && env.length === 0) return undefined;
@@ -288,7 +302,9 @@ function addAppSide(
     if (container === undefined) continue;
     const own = appSideFor(container.name);
     const clash = addMounts(container, target, own?.volumeMounts ?? []);
-    if (clash !== undefined) return `policy "${policyName}" mounts ${clash}`;
+    if (clash !== undefined) {
+      return denial('MountClash', `policy "${policyName}" mounts ${clash}`, policyName);
+    }
     const names = new Set([...(container.env ?? []), ...target.env].map((e) => e.name));
     for (const variable of own?.env ?? []) {
       if (names.has(variable.name)) {

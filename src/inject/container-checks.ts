@@ -5,6 +5,7 @@
  * server's rejection, or as a container that cannot bind, with tandem's part unnamed.
  */
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import { denial, type Denial } from './denial.ts';
 import { resolveMountPath } from './mount-path.ts';
 
 /**
@@ -50,37 +51,46 @@ export function bookPodPorts(pod: V1Pod): PortBook {
 
 /**
  * checkInjectedContainers returns why `containers` (policy `policyName`'s, rendered, with
- * `init` telling plain init containers apart) cannot join the pod, or undefined. It books
- * their ports when they pass. Mount paths compare as the kubelet resolves them.
+ * `init` telling plain init containers apart) cannot join the pod, or undefined; the
+ * message does not name the policy, which the caller adds. It books their ports when they
+ * pass. Mount paths compare as the kubelet resolves them.
  */
 export function checkInjectedContainers(
   containers: readonly { container: V1Container; init: boolean }[],
   volumes: { has(name: string): boolean },
   ports: PortBook,
   policyName: string,
-): string | undefined {
+): Denial | undefined {
+  const deny = (code: Denial['code'], reason: string): Denial => denial(code, reason, policyName);
   for (const { container, init } of containers) {
     const where = `container "${container.name}"`;
     const paths = new Set<string>();
     for (const mount of container.volumeMounts ?? []) {
       if (!volumes.has(mount.name)) {
-        return `${where} mounts volume "${mount.name}", which neither the pod nor a policy adds`;
+        return deny(
+          'VolumeMissing',
+          `${where} mounts volume "${mount.name}", which neither the pod nor a policy adds`,
+        );
       }
       const resolved = resolveMountPath(mount.mountPath);
-      if (paths.has(resolved)) return `${where} would mount ${resolved} twice`;
+      if (paths.has(resolved)) return deny('MountClash', `${where} would mount ${resolved} twice`);
       paths.add(resolved);
     }
     for (const port of container.ports ?? []) {
       const number = port.containerPort;
       if (!Number.isInteger(number) || number < 1 || number > 65535) {
-        return `${where} would listen on port ${String(number)}, outside 1-65535`;
+        return deny(
+          'PortOutOfRange',
+          `${where} would listen on port ${String(number)}, outside 1-65535`,
+        );
       }
       if (!isLongRunning(container, init)) continue;
       const key = portKey(number, port.protocol);
       const user = ports.get(key);
       const self = listener(container.name, port.name);
-      if (user !== undefined)
-        return `${self} would listen on ${key}, where ${user} already listens`;
+      if (user !== undefined) {
+        return deny('PortClash', `${self} would listen on ${key}, where ${user} already listens`);
+      }
       ports.set(key, `${self} of policy "${policyName}"`);
     }
   }

@@ -16,6 +16,7 @@ import {
   type ComposeInput,
   type PolicyInput,
 } from './compose.ts';
+import { denial, type Denial } from './denial.ts';
 import { paramInputs, resolveParams, type ParamInputs, type ParamSource } from './params.ts';
 import { raisePodResources } from './pod-resources.ts';
 import { fitPolicies } from './pod-fit.ts';
@@ -35,8 +36,8 @@ export interface Explanation {
   readonly params?: ReadonlyMap<string, readonly ParamSource[]>;
 }
 
-function denied(reason: string, warnings: readonly string[] = []): InjectResult {
-  return { outcome: 'denied', reason, warnings };
+function denied(why: Denial, warnings: readonly string[] = []): InjectResult {
+  return { outcome: 'denied', ...why, warnings };
 }
 
 /**
@@ -47,7 +48,7 @@ function denied(reason: string, warnings: readonly string[] = []): InjectResult 
 function targetContainers(
   pod: V1Pod,
   status: InjectionStatus,
-): { ok: true; targets: number[] } | { ok: false; reason: string } {
+): { ok: true; targets: number[] } | { ok: false; denial: Denial } {
   const containers = pod.spec?.containers ?? [];
   const raw = pod.metadata?.annotations?.[TARGET_CONTAINERS_ANNOTATION];
   if (raw === undefined) {
@@ -64,7 +65,10 @@ function targetContainers(
     // env into no container at all would leave the app without what it asked for.
     return {
       ok: false,
-      reason: `annotation ${TARGET_CONTAINERS_ANNOTATION} names no container: name at least one of the pod's containers, or remove the annotation to target all of them`,
+      denial: denial(
+        'TargetContainersEmpty',
+        `annotation ${TARGET_CONTAINERS_ANNOTATION} names no container: name at least one of the pod's containers, or remove the annotation to target all of them`,
+      ),
     };
   }
   const indexOf = new Map<string, number>();
@@ -77,7 +81,10 @@ function targetContainers(
     if (index === undefined) {
       return {
         ok: false,
-        reason: `annotation ${TARGET_CONTAINERS_ANNOTATION} names container ${quoteValue(name)}, which the pod does not have`,
+        denial: denial(
+          'TargetContainerUnknown',
+          `annotation ${TARGET_CONTAINERS_ANNOTATION} names container ${quoteValue(name)}, which the pod does not have`,
+        ),
       };
     }
     targets.add(index);
@@ -106,7 +113,9 @@ function run(
   const overLimit = checkRequestLimits(annotations);
   if (overLimit !== undefined) return { decisions: [], result: denied(overLimit) };
   const parsed = parseStatus(annotations[STATUS_ANNOTATION]);
-  if (!parsed.ok) return { decisions: [], result: denied(parsed.message) };
+  if (!parsed.ok) {
+    return { decisions: [], result: denied(denial('StatusInvalid', parsed.message)) };
+  }
   const scope = templateScope(pod, context);
   const inputs = paramInputs(
     annotations,
@@ -122,12 +131,12 @@ function run(
     explainAll,
   );
   if (selection.outcome === 'denied') {
-    return { decisions: selection.decisions, result: denied(selection.reason, trust.warnings) };
+    return { decisions: selection.decisions, result: denied(selection.denial, trust.warnings) };
   }
   const warnings = [...trust.warnings, ...selection.warnings];
   const fitted = fitPolicies(pod.spec, selection.selected, selection.decisions);
   if (fitted.outcome === 'denied') {
-    return { decisions: fitted.decisions, result: denied(fitted.reason, warnings) };
+    return { decisions: fitted.decisions, result: denied(fitted.denial, warnings) };
   }
   const { decisions } = fitted;
   const sources = new Map<string, readonly ParamSource[]>();
@@ -149,11 +158,11 @@ function resolveAll(
   selected: readonly SelectedPolicy[],
   params: ParamInputs,
   notes: Notes,
-): PolicyInput[] | string {
+): PolicyInput[] | Denial {
   const inputs: PolicyInput[] = [];
   for (const { policy } of selected) {
     const resolved = resolveParams(policy, params);
-    if (!resolved.ok) return resolved.reason;
+    if (!resolved.ok) return resolved.denial;
     notes.warnings.push(...resolved.warnings);
     notes.sources.set(policy.name, resolved.sources);
     inputs.push({ policy, params: resolved.values });
@@ -188,19 +197,16 @@ function inject(podCase: PodCase, selected: readonly SelectedPolicy[], notes: No
   const { pod, status, context, scope } = podCase;
   const { warnings } = notes;
   if (selected.length === 0) return { outcome: 'unchanged', warnings };
-  if (!Array.isArray(pod.spec?.containers)) {
-    return denied('the pod has no spec.containers to inject into', warnings);
-  }
   const targets = targetContainers(pod, status);
-  if (!targets.ok) return denied(targets.reason, warnings);
+  if (!targets.ok) return denied(targets.denial, warnings);
   const inputs = resolveAll(selected, podCase.inputs, notes);
-  if (typeof inputs === 'string') return denied(inputs, warnings);
+  if (!Array.isArray(inputs)) return denied(inputs, warnings);
   const composed = composeAdditions(
     { pod, status, targets: targets.targets, scope },
     inputs,
     context,
   );
-  if (!composed.ok) return denied(composed.reason, warnings);
+  if (!composed.ok) return denied(composed.denial, warnings);
   warnings.push(...composed.additions.warnings);
   return finish(podCase, selected, composed.additions, warnings);
 }
@@ -233,7 +239,10 @@ function finish(
   });
   const statusTooLong = checkStatusLength(newStatus);
   if (statusTooLong !== undefined) {
-    return denied(`the policies would not fit: ${statusTooLong}`, given);
+    return denied(
+      denial('StatusWouldNotFit', `the policies would not fit: ${statusTooLong}`),
+      given,
+    );
   }
   additions.annotations[STATUS_ANNOTATION] = newStatus;
   const resources = raisePodResources(pod, additions);

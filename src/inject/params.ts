@@ -13,6 +13,7 @@ import {
   type LoadedPolicy,
   type ParamLevel,
 } from '../policy/compile.ts';
+import { denial, type Denial } from './denial.ts';
 import { quoteValue } from './quote.ts';
 
 // A warning names this many ignored annotations at most: kubectl prints every warning.
@@ -94,11 +95,11 @@ export type ResolvedParams =
       readonly sources: readonly ParamSource[];
       readonly warnings: string[];
     }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: false; readonly denial: Denial };
 
 type Pick =
   | { readonly ok: true; readonly source: ParamSource }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: false; readonly denial: Denial };
 
 // Who may write a param at `setBy`, in the words of a denial.
 const ALLOWED_WRITERS: Readonly<Record<ParamLevel, string>> = {
@@ -121,7 +122,11 @@ function pickValue(policy: LoadedPolicy, param: CompiledParam, inputs: ParamInpu
     if (param.setBy !== 'pod') {
       return {
         ok: false,
-        reason: `annotation ${key} sets param "${param.name}" of policy "${policy.name}", which ${ALLOWED_WRITERS[param.setBy]}; remove it from the pod`,
+        denial: denial(
+          'ParamNotAllowed',
+          `annotation ${key} sets param "${param.name}" of policy "${policy.name}", which ${ALLOWED_WRITERS[param.setBy]}; remove it from the pod`,
+          policy.name,
+        ),
       };
     }
     return checked(policy, param, {
@@ -137,7 +142,11 @@ function pickValue(policy: LoadedPolicy, param: CompiledParam, inputs: ParamInpu
     if (param.setBy === 'cluster') {
       return {
         ok: false,
-        reason: `${where} sets param "${param.name}" of policy "${policy.name}", which ${ALLOWED_WRITERS.cluster}; remove it from the namespace`,
+        denial: denial(
+          'ParamNotAllowed',
+          `${where} sets param "${param.name}" of policy "${policy.name}", which ${ALLOWED_WRITERS.cluster}; remove it from the namespace`,
+          policy.name,
+        ),
       };
     }
     return checked(policy, param, {
@@ -156,7 +165,10 @@ function pickValue(policy: LoadedPolicy, param: CompiledParam, inputs: ParamInpu
       source: { name: param.name, value: fromCluster.value, origin: 'cluster', where },
     };
   }
-  if (param.required) return { ok: false, reason: missingRequired(policy, param, inputs) };
+  if (param.required) {
+    const reason = missingRequired(policy, param, inputs);
+    return { ok: false, denial: denial('ParamMissing', reason, policy.name) };
+  }
   const value = param.defaultValue ?? '';
   return { ok: true, source: { name: param.name, value, origin: 'default', where: undefined } };
 }
@@ -176,7 +188,8 @@ function missingRequired(policy: LoadedPolicy, param: CompiledParam, inputs: Par
 
 function checked(policy: LoadedPolicy, param: CompiledParam, source: ParamSource): Pick {
   const problem = paramValueProblem(policy, param, source.value, source.where ?? '');
-  return problem === undefined ? { ok: true, source } : { ok: false, reason: problem };
+  if (problem === undefined) return { ok: true, source };
+  return { ok: false, denial: denial(problem.code, problem.message, policy.name) };
 }
 
 /** resolveParams resolves every declared param of `policy` for one pod (see pickValue). */

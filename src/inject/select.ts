@@ -12,6 +12,7 @@ import {
   STATUS_ANNOTATION,
 } from '../annotations.ts';
 import { isAutomatic, type LoadedPolicy, type PolicySet } from '../policy/compile.ts';
+import { denial, type Denial } from './denial.ts';
 import { quoteValue } from './quote.ts';
 import { describeSelector, matchesSelector } from './selector.ts';
 import type { InjectionStatus } from './status.ts';
@@ -26,7 +27,7 @@ export interface SelectedPolicy {
 /** DeniedSelection says why the pod is denied, with every decision made until then. */
 export interface DeniedSelection {
   readonly outcome: 'denied';
-  readonly reason: string;
+  readonly denial: Denial;
   readonly decisions: readonly PolicyDecision[];
 }
 
@@ -116,12 +117,17 @@ export function selectPolicies(
     if (policy === undefined) {
       const reason = `${INJECT_ANNOTATION} requests policy ${quoteValue(name)}, which does not exist`;
       decisions.push({ policy: name, decision: 'deny', reason: 'no such policy' });
-      return { outcome: 'denied', reason, decisions };
+      // No `policy`: the name is the pod's text, and a metric label must stay bounded.
+      return { outcome: 'denied', denial: denial('UnknownPolicy', reason), decisions };
     }
     if (!namespaceAllows(policy, context)) {
       const reason = `${INJECT_ANNOTATION} requests policy ${quoteValue(name)}, which namespace ${quoteValue(context.namespace)} may not use (its namespaceSelector does not match the namespace's labels)`;
       decisions.push({ policy: name, decision: 'deny', reason: 'namespace not allowed' });
-      return { outcome: 'denied', reason, decisions };
+      return {
+        outcome: 'denied',
+        denial: denial('NamespaceNotAllowed', reason, name),
+        decisions,
+      };
     }
     consider(policy, 'annotation', `requested in ${INJECT_ANNOTATION}`);
   }

@@ -92,7 +92,7 @@ function render(policy: LoadedPolicy, pod: PodScope): Rendered | string {
   if (fixed !== null) return fixed;
   const scope = pod.template;
   const params = resolveParams(policy, pod.params);
-  if (!params.ok) return params.reason;
+  if (!params.ok) return params.denial.reason;
   const content = renderTemplate(policy.template, { ...scope, params: params.values });
   const root = isJsonObject(content) ? content : {};
   return {

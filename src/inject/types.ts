@@ -5,6 +5,7 @@
  */
 import type { Operation } from 'fast-json-patch';
 import type { SidecarMode } from '../policy/compile.ts';
+import type { Denial } from './denial.ts';
 import type { PodSecurityLevel } from './pod-security.ts';
 
 /** InjectContext is everything about the admission the pod itself does not say. */
@@ -52,7 +53,7 @@ export type InjectResult =
       readonly warnings: readonly string[];
     }
   | { readonly outcome: 'unchanged'; readonly warnings: readonly string[] }
-  | { readonly outcome: 'denied'; readonly reason: string; readonly warnings: readonly string[] };
+  | ({ readonly outcome: 'denied'; readonly warnings: readonly string[] } & Denial);
 
 /** PolicyDecision is, for `tandem explain`, what happened to one policy and why. */
 export interface PolicyDecision {

@@ -5,6 +5,7 @@
  * every pod CREATE waits on (issue 9). A pattern RE2 cannot compile (lookarounds,
  * backreferences) is a load error, reported with file, line and field like any other.
  */
+import { messageOf } from '../errors.ts';
 import { RE2JS } from 're2js';
 
 /** ParamPattern tells whether a whole value matches a param's pattern. */
@@ -21,7 +22,7 @@ export function compileParamPattern(
   try {
     compiled = RE2JS.compile(source);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = messageOf(error);
     return {
       ok: false,
       message: `not a valid regular expression for RE2, which tandem matches in linear time (no lookarounds or backreferences; bound a length with maxLength): ${reason}`,

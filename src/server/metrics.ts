@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
 import type { AdmissionResult } from '../admission/pod.ts';
+import type { DenialCode } from '../inject/denial.ts';
 import type { ConnectionShed } from './connections.ts';
 
 const RESULTS: readonly AdmissionResult[] = ['patched', 'allowed', 'denied', 'errored'];
@@ -21,6 +22,8 @@ export interface ServerMetrics {
   recordAdmission(result: AdmissionResult, dryRun: boolean, seconds: number): void;
   /** recordInjections counts each policy in one patch. */
   recordInjections(policies: readonly string[], dryRun: boolean): void;
+  /** recordDenial counts a denied pod by the policy concerned ('' for none) and code. */
+  recordDenial(policy: string, code: DenialCode, dryRun: boolean): void;
   /** recordRejected counts a body that got an HTTP error instead of a review. */
   recordRejected(status: RejectedStatus): void;
   /** recordPolicyReload counts a reload and, when good, sets the loaded gauge. */
@@ -118,6 +121,13 @@ export function createMetrics(registry: Registry): ServerMetrics {
     failure: zeroed(tlsReloads.labels('failure')),
   };
   const injectionChildren = new Map<string, Inc>();
+  const denials = new Counter({
+    name: 'tandem_denials_total',
+    help: 'Pods denied, by the policy concerned (empty when the denial is about no loaded policy), by stable reason code and by whether the request was a dry run.',
+    labelNames: ['policy', 'reason', 'dry_run'] as const,
+    registers: [registry],
+  });
+  const denialChildren = new Map<string, Inc>();
   const shed = new Counter({
     name: 'tandem_connections_shed_total',
     help: 'Connections closed at the connection cap: evicted (the quietest idle one made room) or refused (none was idle).',
@@ -146,6 +156,17 @@ export function createMetrics(registry: Registry): ServerMetrics {
         }
         child.inc();
       }
+    },
+    recordDenial(policy, code, dryRun) {
+      const key = `${policy}/${code}/${dryRun}`;
+      let child = denialChildren.get(key);
+      if (child === undefined) {
+        // Bounded: policy names by the policies directory, codes by DENIAL_CODES. A name
+        // the pod asked for that no policy has is never a label (see Denial).
+        child = denials.labels(policy, code, dryRunLabel(dryRun));
+        denialChildren.set(key, child);
+      }
+      child.inc();
     },
     recordRejected(status) {
       rejectedChildren.get(status)?.inc();

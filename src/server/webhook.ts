@@ -50,7 +50,7 @@ export interface RunningWebhook {
 // Events are the fast path; the poll is the safety net, and costs a few small reads.
 const DEFAULT_WATCH: WatchOptions = { debounceMs: 200, pollMs: 10_000 };
 
-/** startWebhook starts the webhook; it throws PolicyLoadError or TANDEM_ERR_TLS at start-up. */
+/** startWebhook starts the webhook; it throws PolicyInvalidError or TANDEM_ERR_TLS at start-up. */
 export async function startWebhook(settings: WebhookSettings): Promise<RunningWebhook> {
   const { logger } = settings;
   const watch = settings.watch ?? DEFAULT_WATCH;
