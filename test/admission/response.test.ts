@@ -88,7 +88,7 @@ t.test(
     const answers = [
       allowed(),
       allowed({ warnings: ['w "quoted"'] }),
-      denied('no "way"', { warnings: ['w'] }),
+      denied('no "way"', 'UnknownPolicy', { warnings: ['w'] }),
       errored(500, 'bug'),
       patched(ops, { warnings: ['w'], auditAnnotations: { 'injected-policies': 'x' } }),
       patched(ops),

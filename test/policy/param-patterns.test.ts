@@ -49,6 +49,8 @@ t.test('a nested quantifier such as (a+)+ refuses near-misses without backtracki
     const value = `${'a'.repeat(length - 1)}b`;
     t.strictSame(ask('(a+)+', value), {
       outcome: 'denied',
+      code: 'ParamInvalid',
+      policy: 'echo',
       reason: `annotation echo.tandem.dev/word has value ${quoteValue(value)}, which policy "echo" does not accept. Wanted: a value matching "(a+)+"`,
       warnings: [],
     });
@@ -114,6 +116,8 @@ t.test('the built-in params keep their length bounds, as maxLength', async (t) =
   });
   t.strictSame(injectPod(pod, builtins, context()), {
     outcome: 'denied',
+    code: 'ParamTooLong',
+    policy: 'log-forwarder',
     reason:
       'annotation log-forwarder.tandem.dev/host is 254 characters long; policy "log-forwarder" accepts at most 253',
     warnings: [],
