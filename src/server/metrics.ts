@@ -34,6 +34,10 @@ export interface ServerMetrics {
   recordTlsReload(outcome: 'success' | 'failure'): void;
   /** recordConnectionShed counts a connection closed by the connection budget. */
   recordConnectionShed(reason: ConnectionShed): void;
+  /** recordCertificate sets the served certificate's notAfter, in ms since the epoch. */
+  recordCertificate(notAfterMs: number): void;
+  /** recordPoliciesServed stamps the time a policy set (start-up or reload) began serving. */
+  recordPoliciesServed(atMs: number): void;
 }
 
 type Inc = { inc(): void };
@@ -48,9 +52,31 @@ function dryRunLabel(dryRun: boolean): 'true' | 'false' {
   return dryRun ? 'true' : 'false';
 }
 
+/** BuildInfo labels `tandem_build_info`. */
+export interface BuildInfo {
+  readonly version: string;
+}
+
 /** createMetrics registers tandem's metrics and the default process metrics in `registry`. */
-export function createMetrics(registry: Registry): ServerMetrics {
+export function createMetrics(registry: Registry, build: BuildInfo): ServerMetrics {
   collectDefaultMetrics({ register: registry });
+  // A constant 1 whose labels say what runs: dashboards join on it, alerts name the version.
+  new Gauge({
+    name: 'tandem_build_info',
+    help: "tandem's version and the Node.js version it runs on; always 1.",
+    labelNames: ['version', 'node_version'] as const,
+    registers: [registry],
+  }).set({ version: build.version, node_version: process.versions.node }, 1);
+  const certificateNotAfter = new Gauge({
+    name: 'tandem_certificate_not_after_seconds',
+    help: 'When the served certificate expires, in seconds since the epoch.',
+    registers: [registry],
+  });
+  const policiesServedAt = new Gauge({
+    name: 'tandem_policy_last_reload_success_timestamp_seconds',
+    help: 'When the policy set being served was loaded (at start-up or by a good reload), in seconds since the epoch.',
+    registers: [registry],
+  });
   const admissions = new Counter({
     name: 'tandem_admissions_total',
     help: 'Admission reviews answered, by result and by whether the request was a dry run.',
@@ -183,6 +209,12 @@ export function createMetrics(registry: Registry): ServerMetrics {
     },
     recordConnectionShed(reason) {
       shedChildren[reason].inc();
+    },
+    recordCertificate(notAfterMs) {
+      certificateNotAfter.set(notAfterMs / 1000);
+    },
+    recordPoliciesServed(atMs) {
+      policiesServedAt.set(atMs / 1000);
     },
   };
 }

@@ -141,6 +141,7 @@ export function watchPolicies(options: PolicyWatchOptions): Watch {
     const removed = removedPolicies(store.get(), set);
     store.set(set);
     metrics.recordPolicyReload('success', set.byName.size);
+    metrics.recordPoliciesServed(Date.now());
     logger.info({ dir, policies: [...set.byName.keys()] }, 'policies reloaded');
     // A policy file that is gone is an intentional removal; say which policies went.
     if (removed.length > 0) logger.info({ dir, removed }, 'policies removed');

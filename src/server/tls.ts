@@ -157,6 +157,7 @@ export function watchCertificates(options: CertReloadOptions): CertificateWatch 
     current = next;
     rejected = undefined;
     metrics.recordTlsReload('success');
+    metrics.recordCertificate(next.period.notAfter);
     const state = validityAt(next.period, now());
     if (state === 'valid') logger.info({ ...files }, 'certificate reloaded');
     else {

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { SidecarSettings } from '../admission/pod.ts';
 import type { NamespaceDirectory } from '../kube/namespaces.ts';
 import { loadPolicies } from '../policy/load.ts';
+import { readVersion } from '../version.ts';
 import { buildApp, type ConnectionTimeouts, type WebhookApp } from './app.ts';
 import { createDrainer } from './drain.ts';
 import { createMetrics, type ServerMetrics } from './metrics.ts';
@@ -59,8 +60,10 @@ export async function startWebhook(settings: WebhookSettings): Promise<RunningWe
   const files = settings.tls ?? (await createSelfSignedPair());
   const pair = await readTlsPair(files);
 
-  const metrics = createMetrics(new Registry());
+  const metrics = createMetrics(new Registry(), { version: readVersion() });
   metrics.recordPoliciesLoaded(store.get().byName.size);
+  metrics.recordPoliciesServed(Date.now());
+  metrics.recordCertificate(pair.period.notAfter);
   let draining = (): boolean => false;
   let tlsValid = (): boolean => false;
   const app = buildApp({
