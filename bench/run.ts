@@ -7,8 +7,9 @@
  *   node bench/run.ts [--quick] [--profile] [--availability-only] [--hostile-only]
  *                     [--memory-only] [--cli-startup-only] [--out FILE]
  *
- * It starts with the command line's start-up (bench/cli-startup.ts), which reads dist/:
- * run `npm run build` first, or the build's row is left out.
+ * Every tandem it starts is the build in dist/, what the image and an installed package
+ * run: `npm run bench` builds it first (`node bench/run.ts` alone uses the last build).
+ * It starts with the command line's start-up (bench/cli-startup.ts), build and sources.
  *
  * Every load is bounded by a duration or a count, and every child is stopped by its pid
  * when the run ends or fails.
@@ -173,7 +174,8 @@ function tandemArgs(bench: Bench, options: TandemOptions, port: number): string[
   return [
     ...bench.settings.nodeFlags,
     ...(options.nodeFlags ?? []),
-    join(REPO, 'bin', 'tandem.js'),
+    // The build, as the image runs it (`npm run bench` builds it first).
+    join(REPO, 'dist', 'tandem.js'),
     'serve',
     ...(options.kubeconfig === undefined ? ['--no-cluster'] : []),
     '--host',
