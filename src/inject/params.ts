@@ -186,6 +186,27 @@ function missingRequired(policy: LoadedPolicy, param: CompiledParam, inputs: Par
   }
 }
 
+/**
+ * missingConditional finds a `requiredWhen` param that nobody set while the param it
+ * depends on has the value that makes it needed (log-forwarder's host with output=forward).
+ * It runs once every value is picked, so the order of the params does not matter.
+ */
+function missingConditional(
+  policy: LoadedPolicy,
+  inputs: ParamInputs,
+  sources: readonly ParamSource[],
+  values: ReadonlyMap<string, string>,
+): string | undefined {
+  for (const source of sources) {
+    const param = policy.params.get(source.name);
+    const when = param?.requiredWhen;
+    if (param === undefined || when === undefined || source.origin !== 'default') continue;
+    if (values.get(when.param) !== when.equals) continue;
+    return `${missingRequired(policy, param, inputs)} (needed while param "${when.param}" is "${when.equals}")`;
+  }
+  return undefined;
+}
+
 function checked(policy: LoadedPolicy, param: CompiledParam, source: ParamSource): Pick {
   const problem = paramValueProblem(policy, param, source.value, source.where ?? '');
   if (problem === undefined) return { ok: true, source };
@@ -208,6 +229,8 @@ export function resolveParams(policy: LoadedPolicy, inputs: ParamInputs): Resolv
       defaulted.push(`${param.name}=${param.defaultValue}`);
     }
   }
+  const missing = missingConditional(policy, inputs, sources, values);
+  if (missing !== undefined) return { ok: false, reason: missing };
   // One line per policy, not one per param: `kubectl apply` prints every warning. Values
   // the admin set (cluster or namespace) are chosen, not fallen back to: no warning.
   if (defaulted.length > 0) {
