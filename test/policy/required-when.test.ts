@@ -33,7 +33,8 @@ ${params}
 `;
 }
 
-const OUTPUT = "    output: {default: forward, pattern: 'forward|stdout', description: Where., example: stdout}";
+const OUTPUT =
+  "    output: {default: forward, pattern: 'forward|stdout', description: Where., example: stdout}";
 
 function issuesOf(params: string): string[] {
   const result = buildPolicyDirectory([{ file: 'p.yaml', text: policyText(params) }]);
