@@ -230,7 +230,9 @@ export function resolveParams(policy: LoadedPolicy, inputs: ParamInputs): Resolv
     }
   }
   const missing = missingConditional(policy, inputs, sources, values);
-  if (missing !== undefined) return { ok: false, reason: missing };
+  if (missing !== undefined) {
+    return { ok: false, denial: denial('ParamMissing', missing, policy.name) };
+  }
   // One line per policy, not one per param: `kubectl apply` prints every warning. Values
   // the admin set (cluster or namespace) are chosen, not fallen back to: no warning.
   if (defaulted.length > 0) {
