@@ -14,7 +14,6 @@ import { buildApp, type ConnectionTimeouts, type WebhookApp } from './app.ts';
 import { createDrainer } from './drain.ts';
 import { createMetrics, type ServerMetrics } from './metrics.ts';
 import { createPolicyStore, fingerprintPolicyDirectory, watchPolicies } from './policies.ts';
-import { createSelfSignedPair } from './self-signed.ts';
 import { readTlsPair, watchCertificates, type TlsFiles } from './tls.ts';
 import type { WatchOptions } from './watch.ts';
 
@@ -57,7 +56,9 @@ export async function startWebhook(settings: WebhookSettings): Promise<RunningWe
   const watch = settings.watch ?? DEFAULT_WATCH;
   const loadedFingerprint = await fingerprintPolicyDirectory(settings.policiesDir);
   const store = createPolicyStore(await loadPolicies(settings.policiesDir));
-  const files = settings.tls ?? (await createSelfSignedPair());
+  // Imported only when needed: its X.509 library costs about 160 ms of a start-up, and a
+  // cluster always gives tandem its certificate.
+  const files = settings.tls ?? (await (await import('./self-signed.ts')).createSelfSignedPair());
   const pair = await readTlsPair(files);
 
   const metrics = createMetrics(new Registry(), { version: readVersion() });
