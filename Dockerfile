@@ -1,38 +1,42 @@
 # tandem's image: Node 24 on distroless Debian 13 (no shell, no package manager at run
-# time), production dependencies only, a numeric non-root user. Multi-arch:
+# time), the bundled build only, a numeric non-root user. Multi-arch:
 #
 #   docker buildx build --platform linux/amd64,linux/arm64 \
 #     -t ghcr.io/tandem-dev/tandem:0.1.0 --push .
 #
 # distroless dropped its nodejs*-debian12 images on 2026-02-27 (those tags get no more
 # updates); nodejs24-debian13 is the maintained one, rebuilt as Debian and Node release
-# fixes. tandem runs its TypeScript directly (Node's type stripping), so there is no
-# compile step.
+# fixes. The image runs the build (dist/, `npm run build`): JavaScript with every
+# dependency bundled in, the same files `npm install` of the package gets.
 
-# The build stage runs on the builder's own architecture ($BUILDPLATFORM): the production
-# dependencies are plain JavaScript, so one `npm ci` serves every target and no stage
-# runs under emulation. Debian 13 like the runtime, should a dependency ever bring a
-# native part.
+# The build stage runs on the builder's own architecture ($BUILDPLATFORM): its output is
+# plain JavaScript, so one build serves every target and no stage runs under emulation.
+# Debian 13 like the runtime.
 FROM --platform=$BUILDPLATFORM node:24-trixie-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --omit=dev leaves out the `node` devDependency (Node 24 for hosts with an older Node);
-# --ignore-scripts: no install script runs, and none of the production dependencies needs one.
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+# --ignore-scripts: no install script runs. esbuild finds its binary in its platform
+# package without one; the `node` devDependency (Node 24 for hosts with an older Node) is
+# not needed here, where Node 24 is the image's own.
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY bin/ bin/
 COPY src/ src/
-COPY policies/ policies/
+COPY scripts/build.ts scripts/
+RUN node scripts/build.ts
 
 FROM gcr.io/distroless/nodejs24-debian13:nonroot
 WORKDIR /app
 # Owned by root and not writable by the user that runs: with the pod's read-only root
-# filesystem, nothing under /app can change at run time either way.
-COPY --from=build /app /app
+# filesystem, nothing under /app can change at run time either way. No node_modules: the
+# build bundles them.
+COPY package.json ./
+COPY policies/ policies/
+COPY --from=build /app/dist/ dist/
 # 65532 is distroless's `nonroot`; numeric so that the kubelet can enforce runAsNonRoot.
 USER 65532
 EXPOSE 8443
 # The entrypoint names the script, so a pod's `args` (serve --port=...) replace only the
 # verb and flags, as they would for any CLI image. distroless keeps node at
 # /nodejs/bin/node (its nodejs image's own entrypoint and structure test use that path).
-ENTRYPOINT ["/nodejs/bin/node", "bin/tandem.js"]
+ENTRYPOINT ["/nodejs/bin/node", "dist/tandem.js"]
 CMD ["serve"]

@@ -211,7 +211,7 @@ export async function measureDrain(options: {
   const server = spawn(
     process.execPath,
     [
-      join(options.repo, 'bin', 'tandem.js'),
+      join(options.repo, 'dist', 'tandem.js'),
       'serve',
       '--no-cluster',
       '--host',

@@ -5,7 +5,11 @@
  * on a fresh server and, with --profile, a CPU profile of the hot path.
  *
  *   node bench/run.ts [--quick] [--profile] [--availability-only] [--hostile-only]
- *                     [--memory-only] [--out FILE]
+ *                     [--memory-only] [--cli-startup-only] [--out FILE]
+ *
+ * Every tandem it starts is the build in dist/, what the image and an installed package
+ * run: `npm run bench` builds it first (`node bench/run.ts` alone uses the last build).
+ * It starts with the command line's start-up (bench/cli-startup.ts), build and sources.
  *
  * Every load is bounded by a duration or a count, and every child is stopped by its pid
  * when the run ends or fails.
@@ -37,6 +41,7 @@ import {
 } from './load.ts';
 import { formatHostile, hostileFailures, measureHostile, type HostileOptions } from './hostile.ts';
 import { writeManyPolicies } from './many-policies.ts';
+import { formatCliStartup, measureCliStartup } from './cli-startup.ts';
 import {
   freePort,
   pinCores,
@@ -169,7 +174,8 @@ function tandemArgs(bench: Bench, options: TandemOptions, port: number): string[
   return [
     ...bench.settings.nodeFlags,
     ...(options.nodeFlags ?? []),
-    join(REPO, 'bin', 'tandem.js'),
+    // The build, as the image runs it (`npm run bench` builds it first).
+    join(REPO, 'dist', 'tandem.js'),
     'serve',
     ...(options.kubeconfig === undefined ? ['--no-cluster'] : []),
     '--host',
@@ -569,8 +575,24 @@ async function main(): Promise<number> {
       'availability-only': { type: 'boolean', default: false },
       // Only memory (cluster mode) and start-up: what the Deployment's resources follow.
       'memory-only': { type: 'boolean', default: false },
+      // Only the command line's start-up: half a minute.
+      'cli-startup-only': { type: 'boolean', default: false },
     },
   });
+  const startupRuns = values.quick ? 5 : 15;
+  const cliStartup = values['memory-only']
+    ? ''
+    : formatCliStartup(
+        await measureCliStartup(REPO, startupRuns),
+        startupRuns,
+        `load average ${loadAverage()
+          .map((n) => n.toFixed(1))
+          .join(', ')}`,
+      );
+  if (values['cli-startup-only']) {
+    process.stdout.write(cliStartup);
+    return 0;
+  }
   const nodeFlags = values['node-flags'].split(' ').filter((flag) => flag !== '');
   const settings = { ...(values.quick ? QUICK : FULL), nodeFlags };
   const workDir = await mkdtemp(join(tmpdir(), 'tandem-bench-'));
@@ -599,7 +621,7 @@ async function main(): Promise<number> {
         ? ''
         : formatReport(await measureAll(bench, values.profile), settings.rate);
     const hostile = availabilityOnly ? '' : await measureHostileReviews(bench);
-    const report = availabilityOnly ? availability : tables + availability + hostile;
+    const report = cliStartup + (availabilityOnly ? availability : tables + availability + hostile);
     process.stdout.write(report);
     if (values.out !== undefined) await writeFile(values.out, report);
     return bench.failures > 0 ? 1 : 0;

@@ -4,14 +4,18 @@
  * for bad configuration, I/O and bugs, and they keep their cause.
  */
 
-/** ErrorCode is every code tandem throws with. */
-export type ErrorCode =
-  | 'TANDEM_ERR_POLICY_LOAD'
-  | 'TANDEM_ERR_POLICY_INVALID'
-  | 'TANDEM_ERR_CONFIG'
-  | 'TANDEM_ERR_TLS'
-  | 'TANDEM_ERR_INPUT'
-  | 'TANDEM_ERR_CLUSTER';
+/** ERROR_CODES lists every code tandem throws with; README "Error and denial codes" explains each. */
+export const ERROR_CODES = [
+  'TANDEM_ERR_POLICY_LOAD',
+  'TANDEM_ERR_POLICY_INVALID',
+  'TANDEM_ERR_CONFIG',
+  'TANDEM_ERR_TLS',
+  'TANDEM_ERR_INPUT',
+  'TANDEM_ERR_CLUSTER',
+] as const;
+
+/** ErrorCode is one of ERROR_CODES. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** TandemError is the base of every error tandem throws on purpose. */
 export class TandemError extends Error {
@@ -40,8 +44,12 @@ export function formatPolicyIssue(issue: PolicyIssue): string {
   return `${issue.file}:${issue.line}:${issue.column}: ${field}${issue.message}`;
 }
 
-/** PolicyLoadError carries every issue found in a policies directory, not just the first. */
-export class PolicyLoadError extends TandemError {
+/**
+ * PolicyInvalidError (TANDEM_ERR_POLICY_INVALID) carries every issue found in a policies
+ * directory, not just the first. A directory that cannot be read at all is a TandemError
+ * with TANDEM_ERR_POLICY_LOAD: it has no issues to list, only a cause.
+ */
+export class PolicyInvalidError extends TandemError {
   readonly issues: readonly PolicyIssue[];
 
   constructor(issues: readonly PolicyIssue[], options?: ErrorOptions) {
@@ -51,7 +59,16 @@ export class PolicyLoadError extends TandemError {
       `policies have ${count}:\n${issues.map(formatPolicyIssue).join('\n')}`,
       options,
     );
-    this.name = 'PolicyLoadError';
+    this.name = 'PolicyInvalidError';
     this.issues = issues;
   }
+}
+
+/**
+ * messageOf is an error's message, for anything a `catch` can receive: a thrown value
+ * need not be an Error (a library may throw a string), and `(error as Error).message`
+ * would then print `undefined`.
+ */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

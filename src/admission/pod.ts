@@ -4,8 +4,10 @@
  * labels and sidecar mode, and is gathered into the engine's context; then the engine,
  * the same one `tandem inject` runs, decides.
  */
+import { messageOf } from '../errors.ts';
 import { injectPod } from '../inject/engine.ts';
 import { readPod } from '../inject/pod-shape.ts';
+import type { Denial } from '../denial.ts';
 import type { InjectResult } from '../inject/types.ts';
 import { isJsonObject, type JsonValue } from '../json.ts';
 import { injectContext, type NamespaceDirectory } from '../kube/namespaces.ts';
@@ -36,6 +38,8 @@ export interface PodAdmission {
   readonly pod: string;
   /** error is the bug behind an `errored` 500, for the log line's stack. */
   readonly error?: unknown;
+  /** denial is why a `denied` pod was refused: its code and the policy concerned. */
+  readonly denial?: Omit<Denial, 'reason'>;
 }
 
 /** INJECTED_POLICIES_AUDIT_KEY is the audit annotation naming what was injected. */
@@ -68,7 +72,7 @@ function answerFor(result: InjectResult): PodAdmission['answer'] {
     case 'unchanged':
       return allowed({ warnings });
     case 'denied':
-      return denied(result.reason, { warnings });
+      return denied(result.reason, result.code, { warnings });
     case 'patched': {
       const names = result.injected.map((policy) => policy.name).join(',');
       return patched(result.patch, {
@@ -96,10 +100,15 @@ export function admitPod(request: AdmissionRequest, env: AdmitEnv): PodAdmission
   try {
     result = injectPod(read.value, env.getPolicies(), context);
   } catch (error) {
-    const message = `tandem failed on this pod: ${error instanceof Error ? error.message : String(error)}`;
+    const message = `tandem failed on this pod: ${messageOf(error)}`;
     return { answer: errored(500, message), result: 'errored', injected: [], pod, error };
   }
+  const answer = answerFor(result);
+  if (result.outcome === 'denied') {
+    const { code, policy } = result;
+    const denial = policy === undefined ? { code } : { code, policy };
+    return { answer, result: 'denied', injected: [], pod, denial };
+  }
   const injected = result.outcome === 'patched' ? result.injected.map((p) => p.name) : [];
-  const outcome: AdmissionResult = result.outcome === 'unchanged' ? 'allowed' : result.outcome;
-  return { answer: answerFor(result), result: outcome, injected, pod };
+  return { answer, result: result.outcome === 'unchanged' ? 'allowed' : 'patched', injected, pod };
 }

@@ -11,6 +11,8 @@ export interface AdmissionStatus {
   readonly code: number;
   readonly reason?: string;
   readonly message: string;
+  /** details carries a denial's stable code as its one cause's `reason`. */
+  readonly details?: { readonly causes: readonly { readonly reason: string }[] };
 }
 
 /** AdmissionAnswer is an AdmissionResponse without its uid. */
@@ -57,13 +59,19 @@ export function allowed(extras: AnswerExtras = {}): AdmissionAnswer {
 /**
  * denied refuses the object. Code 403 with reason Forbidden, as controller-runtime's
  * `Denied` answers: the request was understood and is not permitted, and kubectl shows
- * the message as `admission webhook "…" denied the request: <message>`.
+ * the message as `admission webhook "…" denied the request: <message>`. The denial's
+ * code goes in `status.details.causes[0].reason`, which the apiserver passes on to the
+ * client unchanged (a StatusError keeps the webhook's whole status), while `reason`
+ * stays Forbidden so that clients' `IsForbidden` checks still hold.
  */
-export function denied(message: string, extras: AnswerExtras = {}): AdmissionAnswer {
-  return withExtras(
-    { allowed: false, status: { code: 403, reason: 'Forbidden', message } },
-    extras,
-  );
+export function denied(message: string, code: string, extras: AnswerExtras = {}): AdmissionAnswer {
+  const status = {
+    code: 403,
+    reason: 'Forbidden',
+    message,
+    details: { causes: [{ reason: code }] },
+  };
+  return withExtras({ allowed: false, status }, extras);
 }
 
 /**

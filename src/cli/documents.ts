@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
-import { TandemError } from '../errors.ts';
+import { TandemError, messageOf } from '../errors.ts';
 import { aliasProblem } from '../yaml-aliases.ts';
 import { MANIFEST_YAML_OPTIONS } from './manifest-yaml.ts';
 import { expandAliases, spellOutMergeKeys } from './expand.ts';
@@ -18,13 +18,9 @@ export async function readManifestText(source: string): Promise<string> {
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks).toString('utf8');
   } catch (error) {
-    throw new TandemError(
-      'TANDEM_ERR_INPUT',
-      `cannot read ${source}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
+    throw new TandemError('TANDEM_ERR_INPUT', `cannot read ${source}: ${messageOf(error)}`, {
+      cause: error,
+    });
   }
 }
 

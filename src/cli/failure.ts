@@ -3,7 +3,7 @@
  * standard error and an exit code (2 for usage and configuration, 1 for anything else
  * tandem expected). Errors tandem did not expect are bugs and are thrown on.
  */
-import { PolicyLoadError, TandemError, formatPolicyIssue } from '../errors.ts';
+import { PolicyInvalidError, TandemError, formatPolicyIssue } from '../errors.ts';
 
 function isUsageError(error: unknown): error is TypeError {
   // node:util parseArgs signals unknown or malformed flags with ERR_PARSE_ARGS_* codes.
@@ -14,7 +14,7 @@ function isUsageError(error: unknown): error is TypeError {
 
 /** reportFailure prints `error` for `tandem <verb>` and returns the exit code. */
 export function reportFailure(verb: string, help: string, error: unknown): number {
-  if (error instanceof PolicyLoadError) {
+  if (error instanceof PolicyInvalidError) {
     process.stderr.write(`tandem ${verb}: the policies have problems:\n`);
     for (const issue of error.issues) process.stderr.write(`  ${formatPolicyIssue(issue)}\n`);
     return 1;

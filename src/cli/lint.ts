@@ -3,7 +3,7 @@
  * loads it, plus the conflicts between policies, and prints one line per issue in the
  * `file:line:column:` form that editors and CI annotations understand.
  */
-import { formatPolicyIssue, TandemError } from '../errors.ts';
+import { formatPolicyIssue, messageOf, TandemError } from '../errors.ts';
 import { lintPolicies, type LintLevel } from '../policy/lint.ts';
 import { readPolicyDirectory, type PolicyDirectoryResult } from '../policy/load.ts';
 import type { PolicySet } from '../policy/compile.ts';
@@ -77,7 +77,7 @@ function lintArgs(args: string[]): LintArgs {
   try {
     parsed = parseFlags(FLAGS, args, { positionals: true });
   } catch (error) {
-    return { exit: usageError((error as Error).message) };
+    return { exit: usageError(messageOf(error)) };
   }
   const { values, positionals } = parsed;
   if (parsed.help) {

@@ -8,7 +8,9 @@
  * - `context.yaml` (optional): `namespaceLabels` (a map), `kubernetesVersion` ("1.28"),
  *   `sidecarMode` (native or classic);
  * - the outcome, one of: `expected.yaml`, the object after injection (the input itself
- *   when nothing applies), or `expected.denied.txt`, text the denial must contain;
+ *   when nothing applies), or `expected.denied.txt`, text the denial must contain: the
+ *   denial reads `<code>: <message>` (README, "Error and denial codes"), so a case can
+ *   hold the code, the message, or both;
  * - `expected.patch.json`, `expected.warnings.json` (optional): the exact patch and
  *   warnings, for cases whose point they are.
  *
@@ -186,7 +188,9 @@ type Outcome =
 
 /** inject runs the engine on the case's one workload and applies its patch to the input. */
 function inject(value: unknown, pathTo: readonly string[], result: InjectResult): Outcome {
-  if (result.outcome === 'denied') return { denied: result.reason, warnings: result.warnings };
+  if (result.outcome === 'denied') {
+    return { denied: `${result.code}: ${result.reason}`, warnings: result.warnings };
+  }
   if (result.outcome === 'unchanged')
     return { object: value, patch: [], warnings: result.warnings };
   const prefix = pathTo.map((key) => `/${jsonpatch.escapePathComponent(key)}`).join('');

@@ -6,7 +6,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { PolicyLoadError, TandemError } from '../errors.ts';
+import { PolicyInvalidError, TandemError } from '../errors.ts';
 import { readPolicyFiles } from '../policy/load.ts';
 import { reportFailure } from './failure.ts';
 import { flagLines, parseFlags, type FlagTable } from './flags.ts';
@@ -99,7 +99,7 @@ export async function run(args: string[]): Promise<number> {
     }
     const sidecarMode = parseSidecarModeSetting(values['sidecar-mode'], SIDECAR_MODES);
     const read = await readPolicyFiles(values.policies);
-    if (read.issues.length > 0) throw new PolicyLoadError(read.issues);
+    if (read.issues.length > 0) throw new PolicyInvalidError(read.issues);
     const cases = findAllCases(positionals.length === 0 ? ['.'] : positionals);
     const settings = { policyFiles: read.files, sidecarMode };
     const results = cases.map(({ root, dir }) =>

@@ -17,6 +17,7 @@ import { renderTemplate, type TemplateScope } from '../policy/template.ts';
 import { bookPodPorts, checkInjectedContainers, type PortBook } from '../rules/container-checks.ts';
 import { ClaimBook, mountPathClaim } from '../rules/pod-claims.ts';
 import { checkPodSecurity } from '../rules/pod-security.ts';
+import { denial, type Denial } from '../denial.ts';
 import type { PodFacts } from './pod-facts.ts';
 import { quoteValue } from './quote.ts';
 import { createRenderCache } from './render-cache.ts';
@@ -131,11 +132,15 @@ function claimNames(
   names: readonly string[],
   taken: ClaimBook<string>,
   policyName: string,
-): string | undefined {
+): Denial | undefined {
   for (const name of names) {
     const owner = taken.claim({ kind: what, key: name }, `policy "${policyName}" added`);
     if (owner !== undefined) {
-      return `policy "${policyName}" adds ${what} "${name}", but a ${what} of that name exists (${owner} it)`;
+      return denial(
+        'NameClash',
+        `policy "${policyName}" adds ${what} "${name}", but a ${what} of that name exists (${owner} it)`,
+        policyName,
+      );
     }
   }
   return undefined;
@@ -146,13 +151,17 @@ function securityProblem(
   context: InjectContext,
   policyName: string,
   injected: { containers: V1Container[]; volumes: V1Volume[] },
-): string | undefined {
+): Denial | undefined {
   const level = context.podSecurityLevel;
   if (level === undefined || level === 'privileged') return undefined;
   const first = checkPodSecurity(injected, level)[0];
   if (first === undefined) return undefined;
   const where = first.container === undefined ? '' : ` container "${first.container}":`;
-  return `policy "${policyName}" would break namespace "${context.namespace}"'s Pod Security level "${level}":${where} ${first.rule}: ${first.message}`;
+  return denial(
+    'PodSecurity',
+    `policy "${policyName}" would break namespace "${context.namespace}"'s Pod Security level "${level}":${where} ${first.rule}: ${first.message}`,
+    policyName,
+  );
 }
 
 /** RenderedContainers is a rendered policy with its containers' defaults filled in. */
@@ -185,7 +194,7 @@ function addPolicy(
   state: ComposeState,
   input: PolicyInput,
   scope: ComposeInput['facts']['scope'],
-): string | undefined {
+): Denial | undefined {
   const { policy, params } = input;
   const { additions, context } = state;
   const mode = effectiveSidecarMode(policy.spec.sidecarMode, context);
@@ -239,8 +248,9 @@ function addPolicy(
   return undefined;
 }
 
-function prefixed(policyName: string, problem: string | undefined): string | undefined {
-  return problem === undefined ? undefined : `policy "${policyName}": ${problem}`;
+function prefixed(policyName: string, problem: Denial | undefined): Denial | undefined {
+  if (problem === undefined) return undefined;
+  return denial(problem.code, `policy "${policyName}": ${problem.reason}`, policyName);
 }
 
 /** mergeAnnotations adds a policy's pod annotations; the author's values win. */
@@ -269,8 +279,8 @@ export function composeAdditions(
 ): Result<Additions> {
   const state = startState(input, context);
   for (const policy of policies) {
-    const reason = addPolicy(state, policy, input.facts.scope);
-    if (reason !== undefined) return fail(reason);
+    const problem = addPolicy(state, policy, input.facts.scope);
+    if (problem !== undefined) return fail(problem);
   }
   return ok(state.additions, state.warnings);
 }
@@ -284,12 +294,16 @@ function addAppSide(
   rendered: RenderedPolicy,
   appSideFor: (containerName: string) => RenderedPolicy['appContainer'],
   policyName: string,
-): string | undefined {
+): Denial | undefined {
   const appSide: AppSide = rendered.appContainer ?? {};
   const mounts = appSide.volumeMounts ?? [];
   const missing = mounts.find((mount) => !state.volumes.has(mount.name));
   if (missing !== undefined) {
-    return `policy "${policyName}" mounts volume "${missing.name}" in the app, which neither the pod nor a policy adds`;
+    return denial(
+      'VolumeMissing',
+      `policy "${policyName}" mounts volume "${missing.name}" in the app, which neither the pod nor a policy adds`,
+      policyName,
+    );
   }
   if (mounts.length === 0 && (appSide.env ?? []).length === 0) return undefined;
   for (const target of state.additions.appContainers) {
@@ -308,12 +322,14 @@ function addToTarget(
   target: AppContainerAddition,
   appSideFor: (containerName: string) => RenderedPolicy['appContainer'],
   policyName: string,
-): string | undefined {
+): Denial | undefined {
   const container = state.pod.spec?.containers[target.index];
   if (container === undefined) return undefined;
   const own: AppSide = appSideFor(container.name) ?? {};
   const clash = addMounts(container, target, own.volumeMounts ?? []);
-  if (clash !== undefined) return `policy "${policyName}" mounts ${clash}`;
+  if (clash !== undefined) {
+    return denial('MountClash', `policy "${policyName}" mounts ${clash}`, policyName);
+  }
   state.warnings.push(...addEnv(container, target, own.env ?? [], policyName));
   return undefined;
 }

@@ -8,6 +8,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Operation } from 'fast-json-patch';
 import { DEFAULT_CONTAINER_ANNOTATION, STATUS_ANNOTATION } from '../annotations.ts';
+import { denial } from '../denial.ts';
 import type { PolicySet } from '../policy/compile.ts';
 import { composeAdditions, type Additions, type PolicyInput } from './compose.ts';
 import { resolveParams, type ParamSource } from './params.ts';
@@ -92,7 +93,11 @@ interface Injection {
 /** answer turns the pipeline's result into the engine's. */
 function answer(result: Result<Injection>): InjectResult {
   const { warnings } = result;
-  if (!result.ok) return { outcome: 'denied', reason: result.reason, warnings };
+  if (!result.ok) {
+    const { code, reason, policy } = result;
+    const why = policy === undefined ? { code, reason } : { code, reason, policy };
+    return { outcome: 'denied', ...why, warnings };
+  }
   return { outcome: 'patched', ...result.value, warnings };
 }
 
@@ -123,7 +128,7 @@ function resolveAll(
   const warnings: string[] = [];
   for (const { policy } of selected) {
     const params = resolveParams(policy, facts.params);
-    if (!params.ok) return fail(params.reason, warnings);
+    if (!params.ok) return fail(params, warnings);
     warnings.push(...params.warnings);
     inputs.push({ policy, params: params.value.values });
   }
@@ -149,7 +154,9 @@ function finish(
     volumes: [...status.volumes, ...additions.volumes.map((v) => v.name)],
   });
   const statusTooLong = checkStatusLength(newStatus);
-  if (statusTooLong !== undefined) return fail(`the policies would not fit: ${statusTooLong}`);
+  if (statusTooLong !== undefined) {
+    return fail(denial('StatusWouldNotFit', `the policies would not fit: ${statusTooLong}`));
+  }
   const complete: Additions = {
     ...additions,
     annotations: {

@@ -13,6 +13,7 @@ import {
   type LoadedPolicy,
   type ParamLevel,
 } from '../policy/compile.ts';
+import { denial } from '../denial.ts';
 import { quoteValue } from './quote.ts';
 import { fail, ok, type Result } from './result.ts';
 
@@ -118,7 +119,11 @@ function pickValue(policy: LoadedPolicy, param: CompiledParam, inputs: ParamInpu
   if (fromPod !== undefined) {
     if (param.setBy !== 'pod') {
       return fail(
-        `annotation ${key} sets param "${param.name}" of policy "${policy.name}", which ${ALLOWED_WRITERS[param.setBy]}; remove it from the pod`,
+        denial(
+          'ParamNotAllowed',
+          `annotation ${key} sets param "${param.name}" of policy "${policy.name}", which ${ALLOWED_WRITERS[param.setBy]}; remove it from the pod`,
+          policy.name,
+        ),
       );
     }
     return checked(policy, param, {
@@ -133,7 +138,11 @@ function pickValue(policy: LoadedPolicy, param: CompiledParam, inputs: ParamInpu
     const where = `annotation ${key} of namespace "${inputs.namespace}"`;
     if (param.setBy === 'cluster') {
       return fail(
-        `${where} sets param "${param.name}" of policy "${policy.name}", which ${ALLOWED_WRITERS.cluster}; remove it from the namespace`,
+        denial(
+          'ParamNotAllowed',
+          `${where} sets param "${param.name}" of policy "${policy.name}", which ${ALLOWED_WRITERS.cluster}; remove it from the namespace`,
+          policy.name,
+        ),
       );
     }
     return checked(policy, param, {
@@ -149,7 +158,10 @@ function pickValue(policy: LoadedPolicy, param: CompiledParam, inputs: ParamInpu
     const where = `cluster values, ${fromCluster.source}`;
     return ok({ name: param.name, value: fromCluster.value, origin: 'cluster', where });
   }
-  if (param.required) return fail(missingRequired(policy, param, inputs));
+  if (param.required) {
+    const reason = missingRequired(policy, param, inputs);
+    return fail(denial('ParamMissing', reason, policy.name));
+  }
   const value = param.defaultValue ?? '';
   return ok({ name: param.name, value, origin: 'default', where: undefined });
 }
@@ -167,9 +179,31 @@ function missingRequired(policy: LoadedPolicy, param: CompiledParam, inputs: Par
   }
 }
 
+/**
+ * missingConditional finds a `requiredWhen` param that nobody set while the param it
+ * depends on has the value that makes it needed (log-forwarder's host with output=forward).
+ * It runs once every value is picked, so the order of the params does not matter.
+ */
+function missingConditional(
+  policy: LoadedPolicy,
+  inputs: ParamInputs,
+  sources: readonly ParamSource[],
+  values: ReadonlyMap<string, string>,
+): string | undefined {
+  for (const source of sources) {
+    const param = policy.params.get(source.name);
+    const when = param?.requiredWhen;
+    if (param === undefined || when === undefined || source.origin !== 'default') continue;
+    if (values.get(when.param) !== when.equals) continue;
+    return `${missingRequired(policy, param, inputs)} (needed while param "${when.param}" is "${when.equals}")`;
+  }
+  return undefined;
+}
+
 function checked(policy: LoadedPolicy, param: CompiledParam, source: ParamSource): Pick {
   const problem = paramValueProblem(policy, param, source.value, source.where ?? '');
-  return problem === undefined ? ok(source) : fail(problem);
+  if (problem === undefined) return ok(source);
+  return fail(denial(problem.code, problem.message, policy.name));
 }
 
 /** resolveParams resolves every declared param of `policy` for one pod (see pickValue). */
@@ -187,6 +221,10 @@ export function resolveParams(policy: LoadedPolicy, inputs: ParamInputs): Resolv
     if (source.origin === 'default' && param.defaultValue !== undefined) {
       defaulted.push(`${param.name}=${param.defaultValue}`);
     }
+  }
+  const missing = missingConditional(policy, inputs, sources, values);
+  if (missing !== undefined) {
+    return fail(denial('ParamMissing', missing, policy.name));
   }
   // One line per policy, not one per param: `kubectl apply` prints every warning. Values
   // the admin set (cluster or namespace) are chosen, not fallen back to: no warning.

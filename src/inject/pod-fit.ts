@@ -7,6 +7,7 @@
 import type { V1NodeSelectorTerm, V1PodSpec } from '@kubernetes/client-node';
 import { INJECT_ANNOTATION } from '../annotations.ts';
 import type { LoadedPolicy } from '../policy/compile.ts';
+import { denial, type DenialCode } from '../denial.ts';
 import { fail, ok } from './result.ts';
 import type { SelectedPolicy, Selection } from './select.ts';
 import type { PolicyDecision } from './types.ts';
@@ -78,18 +79,20 @@ export function windowsSign(spec: V1PodSpec | undefined): string | undefined {
 
 /** Misfit says why a policy cannot go into the pod: for a denial and for `explain`. */
 interface Misfit {
+  readonly code: DenialCode;
   readonly deny: string;
   readonly skip: string;
 }
 
 function windowsMisfit(sign: string): Misfit {
   const why = `tandem injects Linux containers, and this is a Windows pod (${sign})`;
-  return { deny: why, skip: why };
+  return { code: 'WindowsPod', deny: why, skip: why };
 }
 
 function hostNetworkMisfit(policy: LoadedPolicy): Misfit | undefined {
   if (policy.spec.hostNetwork === 'allowed') return undefined;
   return {
+    code: 'HostNetworkPod',
     deny: `the pod uses hostNetwork and the policy does not support it: its containers would listen on the node's own network, where their ports clash with the node's and with other such pods (a policy opts in with spec.hostNetwork: allowed)`,
     skip: 'the pod uses hostNetwork, which the policy does not support (spec.hostNetwork)',
   };
@@ -126,7 +129,11 @@ export function fitPolicies(spec: V1PodSpec | undefined, selection: Selection): 
       changed.set(policy.name, { policy: policy.name, decision: 'deny', reason: misfit.skip });
       return {
         chosen: fail(
-          `${INJECT_ANNOTATION} requests policy ${JSON.stringify(policy.name)}, but ${misfit.deny}`,
+          denial(
+            misfit.code,
+            `${INJECT_ANNOTATION} requests policy ${JSON.stringify(policy.name)}, but ${misfit.deny}`,
+            policy.name,
+          ),
           chosen.warnings,
         ),
         decisions: decide(decisions, changed),

@@ -6,7 +6,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { isJsonObject, type JsonValue } from '../json.ts';
-import { fail, ok, type Result } from './result.ts';
+import { fail, ok, type Result, type Why } from './result.ts';
 
 function isStringMap(value: JsonValue | undefined): boolean {
   return (
@@ -43,18 +43,19 @@ function metadataProblem(metadata: JsonValue, root: string): string | undefined 
 }
 
 /** readPod returns the pod, or what is wrong with it, naming the field under `root`. */
-export function readPod(object: JsonValue | undefined, root: string): Result<V1Pod> {
-  if (!isJsonObject(object)) return fail(`${root} is not an object`);
+export function readPod(object: JsonValue | undefined, root: string): Result<V1Pod, Why> {
+  if (!isJsonObject(object)) return fail({ reason: `${root} is not an object` });
   const problem = metadataProblem(object.metadata ?? {}, root);
-  if (problem !== undefined) return fail(problem);
+  if (problem !== undefined) return fail({ reason: problem });
   const spec = object.spec;
-  if (!isJsonObject(spec)) return fail(`${root}.spec is not an object`);
-  if (!Array.isArray(spec.containers)) return fail(`${root}.spec.containers is not a list`);
+  if (!isJsonObject(spec)) return fail({ reason: `${root}.spec is not an object` });
+  if (!Array.isArray(spec.containers))
+    return fail({ reason: `${root}.spec.containers is not a list` });
   for (const field of ['containers', 'initContainers', 'ephemeralContainers']) {
     const problem = containerProblem(spec[field], `${root}.spec.${field}`);
-    if (problem !== undefined) return fail(problem);
+    if (problem !== undefined) return fail({ reason: problem });
   }
   if (!isListOf(spec.volumes, isNamed))
-    return fail(`${root}.spec.volumes is not a list of named volumes`);
+    return fail({ reason: `${root}.spec.volumes is not a list of named volumes` });
   return ok(object as unknown as V1Pod);
 }

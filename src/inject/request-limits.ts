@@ -14,6 +14,7 @@ import {
   MAX_STATUS_BYTES,
   MAX_TARGET_CONTAINERS,
 } from '../limits.ts';
+import { denial, type Denial } from '../denial.ts';
 
 /**
  * countListed counts the non-empty entries of a comma-separated annotation value, up to
@@ -55,27 +56,37 @@ function kib(bytes: number): string {
 /** checkRequestLimits returns why the pod asks for more than tandem answers, or undefined. */
 export function checkRequestLimits(
   annotations: Readonly<Record<string, string>>,
-): string | undefined {
+): Denial | undefined {
   const total = annotationBytes(annotations, MAX_ANNOTATIONS_BYTES);
   if (total > MAX_ANNOTATIONS_BYTES) {
-    return `the pod's annotations total at least ${total} bytes, over the ${kib(MAX_ANNOTATIONS_BYTES)} the API server accepts`;
+    return denial(
+      'AnnotationsTooLarge',
+      `the pod's annotations total at least ${total} bytes, over the ${kib(MAX_ANNOTATIONS_BYTES)} the API server accepts`,
+    );
   }
   const inject = annotations[INJECT_ANNOTATION];
   if (
     inject !== undefined &&
     countListed(inject, MAX_REQUESTED_POLICIES) > MAX_REQUESTED_POLICIES
   ) {
-    return `annotation ${INJECT_ANNOTATION} lists more than ${MAX_REQUESTED_POLICIES} policies; at most ${MAX_REQUESTED_POLICIES} may be requested`;
+    return denial(
+      'TooManyPolicies',
+      `annotation ${INJECT_ANNOTATION} lists more than ${MAX_REQUESTED_POLICIES} policies; at most ${MAX_REQUESTED_POLICIES} may be requested`,
+    );
   }
   const targets = annotations[TARGET_CONTAINERS_ANNOTATION];
   if (
     targets !== undefined &&
     countListed(targets, MAX_TARGET_CONTAINERS) > MAX_TARGET_CONTAINERS
   ) {
-    return `annotation ${TARGET_CONTAINERS_ANNOTATION} names more than ${MAX_TARGET_CONTAINERS} containers; at most ${MAX_TARGET_CONTAINERS} may be named`;
+    return denial(
+      'TooManyTargetContainers',
+      `annotation ${TARGET_CONTAINERS_ANNOTATION} names more than ${MAX_TARGET_CONTAINERS} containers; at most ${MAX_TARGET_CONTAINERS} may be named`,
+    );
   }
   const status = annotations[STATUS_ANNOTATION];
-  return status === undefined ? undefined : checkStatusLength(status);
+  const tooLong = status === undefined ? undefined : checkStatusLength(status);
+  return tooLong === undefined ? undefined : denial('StatusTooLarge', tooLong);
 }
 
 /**

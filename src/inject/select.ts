@@ -16,6 +16,7 @@ import {
   STATUS_ANNOTATION,
 } from '../annotations.ts';
 import { isAutomatic, type LoadedPolicy, type PolicySet } from '../policy/compile.ts';
+import { denial, type Denial } from '../denial.ts';
 import type { InjectRequest } from './inject-request.ts';
 import { quoteValue } from './quote.ts';
 import { fail, ok, type Result } from './result.ts';
@@ -62,7 +63,7 @@ interface Considered extends Scene {
 
 /** Refusal is why a requested policy denies the pod: for the answer and for explain. */
 interface Refusal {
-  readonly denial: string;
+  readonly denial: Denial;
   readonly decision: string;
 }
 
@@ -76,7 +77,11 @@ function checkRequestedNamespace(considered: Considered): Refusal | undefined {
   if (namespaceAllows(considered)) return undefined;
   const { policy, context } = considered;
   return {
-    denial: `${INJECT_ANNOTATION} requests policy ${quoteValue(policy.name)}, which namespace ${quoteValue(context.namespace)} may not use (its namespaceSelector does not match the namespace's labels)`,
+    denial: denial(
+      'NamespaceNotAllowed',
+      `${INJECT_ANNOTATION} requests policy ${quoteValue(policy.name)}, which namespace ${quoteValue(context.namespace)} may not use (its namespaceSelector does not match the namespace's labels)`,
+      policy.name,
+    ),
     decision: 'namespace not allowed',
   };
 }
@@ -208,12 +213,16 @@ class Tally {
 }
 
 /** chooseRequested decides the policies `tandem.dev/inject` names, or the refusal that denies the pod. */
-function chooseRequested(scene: Scene, policies: PolicySet, tally: Tally): string | undefined {
+function chooseRequested(scene: Scene, policies: PolicySet, tally: Tally): Denial | undefined {
   for (const name of scene.pod.request.names) {
     const policy = policies.byName.get(name);
     if (policy === undefined) {
       tally.add({ decision: { policy: name, decision: 'deny', reason: 'no such policy' } });
-      return `${INJECT_ANNOTATION} requests policy ${quoteValue(name)}, which does not exist`;
+      // No `policy`: the name is the pod's text, and a metric label must stay bounded.
+      return denial(
+        'UnknownPolicy',
+        `${INJECT_ANNOTATION} requests policy ${quoteValue(name)}, which does not exist`,
+      );
     }
     const considered = { ...scene, policy };
     for (const check of REQUESTED_CHECKS) {
@@ -245,8 +254,8 @@ export function selectPolicies(
   const tally = new Tally();
   const injectedBefore = new Map(pod.status.policies.map((entry) => [entry.name, entry] as const));
   const scene: Scene = { pod, context, injectedBefore };
-  const denial = chooseRequested(scene, policies, tally);
-  if (denial !== undefined) return { chosen: fail(denial), decisions: tally.decisions };
+  const refused = chooseRequested(scene, policies, tally);
+  if (refused !== undefined) return { chosen: fail(refused), decisions: tally.decisions };
   const requested = new Set(pod.request.names);
   for (const policy of unrequested(policies, pod.labels, candidates)) {
     if (!requested.has(policy.name)) tally.add(chooseAutomatic({ ...scene, policy }));

@@ -23,7 +23,7 @@ import { renderTemplate } from '../policy/template.ts';
 import { resolveParams } from './params.ts';
 import type { PodFacts } from './pod-facts.ts';
 import { quoteValue } from './quote.ts';
-import { fail, ok, type Result } from './result.ts';
+import { fail, ok, type Result, type Why } from './result.ts';
 import type { InjectionStatus, StatusEntry } from './status.ts';
 
 /** TrustedStatus is the part of a status the pod bears out, and warnings for the rest. */
@@ -86,7 +86,7 @@ function staticRendered(policy: LoadedPolicy): Rendered | null {
 type PodScope = Pick<PodFacts, 'scope' | 'params'>;
 
 /** render gives what `policy` adds to this pod, or why it cannot say (a param the pod broke). */
-function render(policy: LoadedPolicy, pod: PodScope): Result<Rendered> {
+function render(policy: LoadedPolicy, pod: PodScope): Result<Rendered, Why> {
   const fixed = staticRendered(policy);
   if (fixed !== null) return ok(fixed);
   const { scope } = pod;
@@ -145,14 +145,14 @@ function entryProblem(
   policy: LoadedPolicy | undefined,
   names: PodNames,
   scope: PodScope,
-): Result<Rendered> {
+): Result<Rendered, Why> {
   if (policy === undefined) {
-    return fail('no such policy is loaded, so what it added cannot be checked');
+    return fail({ reason: 'no such policy is loaded, so what it added cannot be checked' });
   }
   const rendered = render(policy, scope);
   if (!rendered.ok) return rendered;
   const missing = missingPart(rendered.value, names, entry.hash === policy.hash);
-  return missing === undefined ? rendered : fail(missing);
+  return missing === undefined ? rendered : fail({ reason: missing });
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { STATUS_ANNOTATION } from '../annotations.ts';
 import { isJsonObject } from '../json.ts';
+import { denial } from '../denial.ts';
 import { fail, ok, type Result } from './result.ts';
 import type { SelectionReason } from './types.ts';
 
@@ -49,10 +50,13 @@ export function parseStatus(raw: string | undefined): Result<InjectionStatus> {
   try {
     value = JSON.parse(raw);
   } catch {
-    return fail(`annotation ${STATUS_ANNOTATION} is not valid JSON`);
+    return fail(denial('StatusInvalid', `annotation ${STATUS_ANNOTATION} is not valid JSON`));
   }
   const shapeError = fail(
-    `annotation ${STATUS_ANNOTATION} is not one tandem wrote: expected {"policies":[{"name","hash","reason"}],"containers":[],"volumes":[]}`,
+    denial(
+      'StatusInvalid',
+      `annotation ${STATUS_ANNOTATION} is not one tandem wrote: expected {"policies":[{"name","hash","reason"}],"containers":[],"volumes":[]}`,
+    ),
   );
   if (!isJsonObject(value) || !Array.isArray(value.policies)) return shapeError;
   const policies: unknown[] = value.policies;

@@ -6,6 +6,7 @@
 import { TARGET_CONTAINERS_ANNOTATION } from '../annotations.ts';
 import type { PodFacts } from './pod-facts.ts';
 import { quoteValue } from './quote.ts';
+import { denial } from '../denial.ts';
 import { fail, ok, type Result } from './result.ts';
 
 /** targetContainers returns the indexes, in `spec.containers`, of the app's containers. */
@@ -21,7 +22,10 @@ export function targetContainers(
     // Most often a templated value that came out empty: injecting the policy's mounts and
     // env into no container at all would leave the app without what it asked for.
     return fail(
-      `annotation ${TARGET_CONTAINERS_ANNOTATION} names no container: name at least one of the pod's containers, or remove the annotation to target all of them`,
+      denial(
+        'TargetContainersEmpty',
+        `annotation ${TARGET_CONTAINERS_ANNOTATION} names no container: name at least one of the pod's containers, or remove the annotation to target all of them`,
+      ),
     );
   }
   const indexOf = new Map<string, number>();
@@ -33,7 +37,10 @@ export function targetContainers(
     const index = indexOf.get(name);
     if (index === undefined) {
       return fail(
-        `annotation ${TARGET_CONTAINERS_ANNOTATION} names container ${quoteValue(name)}, which the pod does not have`,
+        denial(
+          'TargetContainerUnknown',
+          `annotation ${TARGET_CONTAINERS_ANNOTATION} names container ${quoteValue(name)}, which the pod does not have`,
+        ),
       );
     }
     targets.add(index);

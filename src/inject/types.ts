@@ -6,6 +6,7 @@
 import type { Operation } from 'fast-json-patch';
 import type { SidecarSettings } from '../sidecar-mode.ts';
 import type { PodSecurityLevel } from '../rules/pod-security.ts';
+import type { Denial } from '../denial.ts';
 
 /** InjectContext is everything about the admission the pod itself does not say. */
 export interface InjectContext extends SidecarSettings {
@@ -48,7 +49,7 @@ export type InjectResult =
       readonly warnings: readonly string[];
     }
   | { readonly outcome: 'unchanged'; readonly warnings: readonly string[] }
-  | { readonly outcome: 'denied'; readonly reason: string; readonly warnings: readonly string[] };
+  | ({ readonly outcome: 'denied'; readonly warnings: readonly string[] } & Denial);
 
 /** PolicyDecision is, for `tandem explain`, what happened to one policy and why. */
 export interface PolicyDecision {

@@ -31,6 +31,8 @@ export interface CompiledParam {
   readonly example: string | undefined;
   /** setBy is the most specific level whose value counts (params.ts, PARAM_LEVELS). */
   readonly setBy: ParamLevel;
+  /** requiredWhen makes the param required while another param equals a literal. */
+  readonly requiredWhen: { readonly param: string; readonly equals: string } | undefined;
 }
 
 /** ParamLevel is where a param's value may be written, from the widest to the narrowest. */
@@ -113,8 +115,8 @@ const QUALIFIED_NAME =
 function declarationProblems(fieldPath: string, declaration: ParamDeclaration): TemplateProblem[] {
   const problems: TemplateProblem[] = [];
   const type = declaration.type ?? 'string';
-  const required = declaration.required === true;
   const hasDefault = declaration.default !== undefined;
+  const required = declaration.required === true || declaration.requiredWhen !== undefined;
   if (type === 'string' && declaration.pattern === undefined) {
     // The value comes from the pod's author: the admin says what it may look like.
     problems.push({
@@ -125,8 +127,27 @@ function declarationProblems(fieldPath: string, declaration: ParamDeclaration): 
   if (type === 'integer' && !required && !hasDefault) {
     problems.push({ fieldPath, message: 'an optional integer param needs a default' });
   }
-  if (required && hasDefault) {
+  if (declaration.required === true && hasDefault) {
     problems.push({ fieldPath, message: 'a required param cannot have a default' });
+  }
+  return [...problems, ...requiredWhenAlone(fieldPath, declaration)];
+}
+
+/** requiredWhenAlone: requiredWhen stands without `required` and without a default. */
+function requiredWhenAlone(fieldPath: string, declaration: ParamDeclaration): TemplateProblem[] {
+  if (declaration.requiredWhen === undefined) return [];
+  const problems: TemplateProblem[] = [];
+  if (declaration.required === true) {
+    problems.push({
+      fieldPath: `${fieldPath}.requiredWhen`,
+      message: 'a param is either required or requiredWhen, not both',
+    });
+  }
+  if (declaration.default !== undefined) {
+    problems.push({
+      fieldPath: `${fieldPath}.requiredWhen`,
+      message: 'a param with requiredWhen cannot have a default: it would never be missing',
+    });
   }
   return problems;
 }
@@ -164,9 +185,46 @@ function compileParams(spec: PolicySpec, problems: TemplateProblem[]): Map<strin
       description: declaration.description,
       example: declaration.example,
       setBy: declaration.setBy ?? 'pod',
+      requiredWhen: declaration.requiredWhen,
     });
   }
+  problems.push(...requiredWhenProblems(params));
   return params;
+}
+
+/**
+ * requiredWhenProblems checks each `requiredWhen` against the params as a `$if` is
+ * checked: it names another declared param, with a value that param accepts.
+ */
+function requiredWhenProblems(params: ReadonlyMap<string, CompiledParam>): TemplateProblem[] {
+  const problems: TemplateProblem[] = [];
+  for (const param of params.values()) {
+    if (param.requiredWhen === undefined) continue;
+    const { param: name, equals } = param.requiredWhen;
+    const fieldPath = `spec.params.${param.name}.requiredWhen`;
+    const other = params.get(name);
+    if (other === undefined || other === param) {
+      problems.push({
+        fieldPath: `${fieldPath}.param`,
+        message: `requiredWhen names params.${name}, which is not another declared param`,
+      });
+    } else if (literalRefused(other, equals)) {
+      problems.push({
+        fieldPath: `${fieldPath}.equals`,
+        message: `requiredWhen compares params.${name} with "${equals}", a value the param does not accept, so the param would never be required`,
+      });
+    }
+  }
+  return problems;
+}
+
+/** literalRefused says whether a param refuses a literal a policy compares it with. */
+function literalRefused(param: CompiledParam, equals: string): boolean {
+  return (
+    (param.pattern !== undefined && !param.pattern.test(equals)) ||
+    (param.maxLength !== undefined && equals.length > param.maxLength) ||
+    (param.type === 'integer' && !INTEGER_TEXT.test(equals))
+  );
 }
 
 /**
@@ -347,11 +405,7 @@ function conditionProblems(
       });
       continue;
     }
-    const refused =
-      (param.pattern !== undefined && !param.pattern.test(equals)) ||
-      (param.maxLength !== undefined && equals.length > param.maxLength) ||
-      (param.type === 'integer' && !INTEGER_TEXT.test(equals));
-    if (refused) {
+    if (literalRefused(param, equals)) {
       problems.push({
         fieldPath: `${fieldPath}.$if.equals`,
         message: `$if compares params.${name} with "${equals}", a value the param does not accept, so the condition can never hold`,

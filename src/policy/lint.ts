@@ -19,7 +19,7 @@ import type { LoadedPolicy } from './compile.ts';
 import type { PolicyDirectoryResult, PolicyLocator } from './load.ts';
 import type { WebhookView } from '../webhook/evaluate.ts';
 import { findUnreachable } from '../webhook/reach.ts';
-import { renderTemplate } from './template.ts';
+import { renderTemplate, type TemplateItem } from './template.ts';
 
 /** LintLevel is a Pod Security Standard level that `--pss` can check against. */
 export type LintLevel = Extract<PodSecurityLevel, 'baseline' | 'restricted'>;
@@ -51,10 +51,18 @@ function objects(value: JsonValue | undefined): JsonObject[] {
  * such as a templated port then compare as what they will usually be.
  */
 function renderWithDefaults(policy: LoadedPolicy): Rendered {
+  return renderWith(policy, defaultParams(policy));
+}
+
+function defaultParams(policy: LoadedPolicy): Map<string, string> {
   const params = new Map<string, string>();
   for (const param of policy.params.values()) {
     if (param.defaultValue !== undefined) params.set(param.name, param.defaultValue);
   }
+  return params;
+}
+
+function renderWith(policy: LoadedPolicy, params: ReadonlyMap<string, string>): Rendered {
   const scope = { params, namespace: '', podName: '', labels: {}, annotations: {} };
   const content = renderTemplate(policy.template, scope);
   const root = isJsonObject(content) ? content : {};
@@ -158,12 +166,138 @@ function findConflicts(policies: readonly LoadedPolicy[], locate: PolicyLocator)
   return issues;
 }
 
+/** MAX_BRANCH_COMBINATIONS bounds how many renderings `--pss` checks for one policy. */
+export const MAX_BRANCH_COMBINATIONS = 256;
+
+/** conditionLiterals maps each param a `$if` compares to the literals it is compared with. */
+function conditionLiterals(node: TemplateItem, found: Map<string, Set<string>>): void {
+  switch (node.type) {
+    case 'when': {
+      const literals = found.get(node.param) ?? new Set<string>();
+      literals.add(node.equals);
+      found.set(node.param, literals);
+      for (const item of [...node.then, ...node.otherwise]) conditionLiterals(item, found);
+      return;
+    }
+    case 'array':
+      for (const item of node.items) conditionLiterals(item, found);
+      return;
+    case 'object':
+      for (const [, value] of node.entries) conditionLiterals(value, found);
+      return;
+    default:
+      return;
+  }
+}
+
+/**
+ * branchChoices lists, for each param a `$if` compares, the values that choose its
+ * branches: each literal, and one value equal to none of them (the default or example
+ * where it is one, else a made-up one), so every branch of every conditional is rendered.
+ */
+function branchChoices(policy: LoadedPolicy): [string, Choice[]][] {
+  const literals = new Map<string, Set<string>>();
+  conditionLiterals(policy.template, literals);
+  return [...literals].map(([name, equals]) => {
+    const param = policy.params.get(name);
+    const choices = [...equals].map((value) => ({ value, label: `${name}=${value}` }));
+    const other = [param?.defaultValue, param?.example].find(
+      (value) => value !== undefined && !equals.has(value),
+    );
+    if (other !== undefined) {
+      choices.push({ value: other, label: `${name}=${other}` });
+    } else {
+      // No value the policy names equals none of the literals: any other value will do.
+      const made =
+        param?.type === 'integer'
+          ? String(Math.max(0, ...[...equals].map(Number)) + 1)
+          : `${[...equals].join('')}-other`;
+      choices.push({ value: made, label: `${name} not ${[...equals].join(' or ')}` });
+    }
+    return [name, choices];
+  });
+}
+
+/** Choice is one value a conditional param is rendered with, and how a message names it. */
+interface Choice {
+  readonly value: string;
+  readonly label: string;
+}
+
+/** Combination is one rendering's params, and the conditional values it chose. */
+interface Combination {
+  readonly params: ReadonlyMap<string, string>;
+  /** chosen names the conditional params that differ from their defaults, `a=x, b=y`. */
+  readonly chosen: string;
+}
+
+/**
+ * branchCombinations lists the param values that render every combination of a policy's
+ * conditional branches, the defaults first; undefined when there are more than
+ * MAX_BRANCH_COMBINATIONS.
+ */
+function branchCombinations(policy: LoadedPolicy): Combination[] | undefined {
+  const defaults = defaultParams(policy);
+  let combinations: Map<string, Choice>[] = [new Map<string, Choice>()];
+  for (const [name, choices] of branchChoices(policy)) {
+    // The default's own rendering comes first: its issues keep their plain message.
+    const isDefault = (choice: Choice) => Number(choice.value === defaults.get(name));
+    const ordered = [...choices].sort((a, b) => isDefault(b) - isDefault(a));
+    combinations = combinations.flatMap((combination) =>
+      ordered.map((choice) => new Map([...combination, [name, choice]])),
+    );
+    if (combinations.length > MAX_BRANCH_COMBINATIONS) return undefined;
+  }
+  return combinations.map((combination) => {
+    const changed = [...combination].filter(([name, { value }]) => defaults.get(name) !== value);
+    const values = [...combination].map(([name, { value }]) => [name, value] as const);
+    return {
+      params: new Map([...defaults, ...values]),
+      chosen: changed.map(([, { label }]) => label).join(', '),
+    };
+  });
+}
+
+/**
+ * checkPolicySecurity judges every combination of the policy's conditional branches, not
+ * only the defaults' (a branch a pod can choose is injected as surely as the default):
+ * each violation is reported once, naming the param values that bring it when the
+ * defaults do not.
+ */
 function checkPolicySecurity(
   policy: LoadedPolicy,
   level: LintLevel,
   locate: PolicyLocator,
 ): PolicyIssue[] {
-  const rendered = renderWithDefaults(policy);
+  const combinations = branchCombinations(policy);
+  if (combinations === undefined) {
+    return [
+      issueAt(
+        policy,
+        locate,
+        'spec',
+        `Pod Security "${level}": the policy's conditionals have more than ${MAX_BRANCH_COMBINATIONS} combinations of branches, too many to check each`,
+      ),
+    ];
+  }
+  const issues = new Map<string, PolicyIssue>();
+  for (const { params, chosen } of combinations) {
+    for (const issue of securityIssues(policy, renderWith(policy, params), level, locate)) {
+      const key = `${issue.fieldPath}\n${issue.message}`;
+      if (issues.has(key)) continue;
+      const message = chosen === '' ? issue.message : `${issue.message} (with ${chosen})`;
+      issues.set(key, { ...issue, message });
+    }
+  }
+  return [...issues.values()];
+}
+
+function securityIssues(
+  policy: LoadedPolicy,
+  rendered: Rendered,
+  level: LintLevel,
+  locate: PolicyLocator,
+): PolicyIssue[] {
   // The engine puts tandem's restricted defaults under each injected container's own
   // securityContext (SPEC §3 rule 5), so a policy is judged as it will be injected.
   const lists = [

@@ -8,7 +8,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LineCounter, parseAllDocuments, type YAMLError } from 'yaml';
-import { PolicyLoadError, TandemError, type PolicyIssue } from '../errors.ts';
+import { PolicyInvalidError, TandemError, messageOf, type PolicyIssue } from '../errors.ts';
 import { buildPolicySet, compilePolicy, type LoadedPolicy, type PolicySet } from './compile.ts';
 import { createLocator, type DocumentLocator, type SourcePosition } from './positions.ts';
 import { validatePolicyDocument } from './validate.ts';
@@ -238,7 +238,7 @@ async function readPolicyFile(file: string): Promise<PolicyFileText | PolicyIssu
     if (!(await stat(file)).isFile()) return undefined;
     return { file, text: await readFile(file, 'utf8') };
   } catch (error) {
-    const message = `cannot read the file: ${(error as Error).message}`;
+    const message = `cannot read the file: ${messageOf(error)}`;
     return { file, line: 1, column: 1, fieldPath: '', message };
   }
 }
@@ -287,9 +287,9 @@ export async function readPolicyDirectory(dir: string): Promise<PolicyDirectoryR
   return buildPolicyFiles(await readPolicyFiles(dir));
 }
 
-/** loadPolicies loads `dir` and throws PolicyLoadError listing every issue, if any. */
+/** loadPolicies loads `dir` and throws PolicyInvalidError listing every issue, if any. */
 export async function loadPolicies(dir: string): Promise<PolicySet> {
   const result = await readPolicyDirectory(dir);
-  if (result.issues.length > 0) throw new PolicyLoadError(result.issues);
+  if (result.issues.length > 0) throw new PolicyInvalidError(result.issues);
   return result.set;
 }

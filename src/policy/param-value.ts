@@ -7,25 +7,44 @@ import { quoteValue } from '../inject/quote.ts';
 import { INTEGER_TEXT, type CompiledParam, type LoadedPolicy } from './compile.ts';
 
 /**
- * paramValueProblem says why `value` does not fit `param`, in a sentence that starts with
- * `where` (the annotation, or the values file's field), or undefined when it fits.
+ * ParamValueProblem is why a value does not fit its param: `code` is the denial code an
+ * admission gives it (README, "Error and denial codes"), `message` a sentence that starts
+ * with where the value was written.
+ */
+export interface ParamValueProblem {
+  readonly code: 'ParamTooLong' | 'ParamInvalid';
+  readonly message: string;
+}
+
+/**
+ * paramValueProblem says why `value` does not fit `param`, `where` being the annotation or
+ * the values file's field, or undefined when it fits.
  */
 export function paramValueProblem(
   policy: LoadedPolicy,
   param: CompiledParam,
   value: string,
   where: string,
-): string | undefined {
+): ParamValueProblem | undefined {
   // Length before pattern: the pattern's cost grows with the value, the cap's does not.
   const maxLength = param.maxLength ?? MAX_PARAM_VALUE_LENGTH;
   if (value.length > maxLength) {
-    return `${where} is ${value.length} characters long; policy "${policy.name}" accepts at most ${maxLength}`;
+    return {
+      code: 'ParamTooLong',
+      message: `${where} is ${value.length} characters long; policy "${policy.name}" accepts at most ${maxLength}`,
+    };
   }
   if (param.pattern !== undefined && !param.pattern.test(value)) {
-    return `${where} has value ${quoteValue(value)}, which policy "${policy.name}" does not accept${whitespaceHint(param, value)}. ${wanted(param)}`;
+    return {
+      code: 'ParamInvalid',
+      message: `${where} has value ${quoteValue(value)}, which policy "${policy.name}" does not accept${whitespaceHint(param, value)}. ${wanted(param)}`,
+    };
   }
   if (param.type === 'integer' && !INTEGER_TEXT.test(value)) {
-    return `${where} has value ${quoteValue(value)}, but policy "${policy.name}" wants an integer`;
+    return {
+      code: 'ParamInvalid',
+      message: `${where} has value ${quoteValue(value)}, but policy "${policy.name}" wants an integer`,
+    };
   }
   return undefined;
 }

@@ -39,6 +39,15 @@ export const ParamSchema = Type.Object(
     setBy: Type.Optional(
       Type.Union([Type.Literal('cluster'), Type.Literal('namespace'), Type.Literal('pod')]),
     ),
+    // requiredWhen makes the param required only while another param has one value, as a
+    // `$if` compares it: log-forwarder's aggregator host is needed to forward, not to
+    // print on stdout.
+    requiredWhen: Type.Optional(
+      Type.Object(
+        { param: Type.String({ minLength: 1 }), equals: Type.String() },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -3,7 +3,7 @@
  * policy author can act on: the field path in dotted form, the line and column of the
  * YAML node, and a message that names the field rather than quoting JSON Schema.
  */
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import type { PolicyIssue } from '../errors.ts';
 import type { JsonValue } from '../json.ts';
 import { IF_KEY, isConditionalItem } from './conditional.ts';
@@ -15,18 +15,13 @@ import {
   type FieldTarget,
   type PathSegment,
 } from './positions.ts';
-import { DNS_1123_LABEL, SidecarPolicySchema, type SidecarPolicy } from './schema.ts';
+import { DNS_1123_LABEL, type SidecarPolicy } from './schema.ts';
+import { validateSchema } from './schema-validator.ts';
 
 /** API_VERSION and KIND identify a SidecarPolicy document. */
 export const API_VERSION = 'tandem.dev/v1alpha1';
 /** KIND is the `kind` of a policy document. */
 export const KIND = 'SidecarPolicy';
-
-// Compiled once at module load: compiling is the slow part of ajv, and a reload of the
-// policies directory then costs only the validation itself. `verbose` gives each error its
-// parentSchema, which the messages below need (allowed values, known field names).
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
-const validateSchema = ajv.compile<SidecarPolicy>(SidecarPolicySchema);
 
 /** ValidationResult is a schema-valid policy, or every issue the document has. */
 export type ValidationResult =

@@ -134,7 +134,7 @@ export function buildClusterValues(
       const where = `the value of param "${paramName}"`;
       const problem = paramValueProblem(policy, param, value, where);
       if (problem !== undefined) {
-        issues.push(at(problem));
+        issues.push(at(problem.message));
         continue;
       }
       const source = `${file}:${locator.locate(segments, 'value').line}`;

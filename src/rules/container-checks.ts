@@ -6,6 +6,7 @@
  * container that cannot bind, with tandem's part unnamed.
  */
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import { denial, type Denial } from '../denial.ts';
 import { ClaimBook, isPortNumber, mountPathClaim, portClaims, type Claim } from './pod-claims.ts';
 
 /**
@@ -46,41 +47,53 @@ function clashMessage(claim: Claim, self: string, holder: string): string {
   return `${self} has the name of ${holder}: a port name must be unique in the pod`;
 }
 
+/** Problem is a denial's code and message, before the caller names the policy. */
+type Problem = Pick<Denial, 'code' | 'reason'>;
+
 /** mountProblem says why one container's mounts cannot be, or undefined. */
 function mountProblem(
   container: V1Container,
   volumes: { has(name: string): boolean },
-): string | undefined {
+): Problem | undefined {
   const where = `container "${container.name}"`;
   const paths = new Set<string>();
   for (const [i, mount] of (container.volumeMounts ?? []).entries()) {
     if (!volumes.has(mount.name)) {
-      return `${where} mounts volume "${mount.name}", which neither the pod nor a policy adds`;
+      return {
+        code: 'VolumeMissing',
+        reason: `${where} mounts volume "${mount.name}", which neither the pod nor a policy adds`,
+      };
     }
     const { key } = mountPathClaim(mount.mountPath, 'volumeMounts', i);
-    if (paths.has(key)) return `${where} would mount ${key} twice`;
+    if (paths.has(key)) return { code: 'MountClash', reason: `${where} would mount ${key} twice` };
     paths.add(key);
   }
   return undefined;
 }
 
-/** portProblem says why one container's ports cannot join the pod, booking them when they can. */
+/**
+ * portProblem says why one container's ports cannot join the pod, booking them when they
+ * can. A port, or a port name, already held is a PortClash either way.
+ */
 function portProblem(
   container: V1Container,
   init: boolean,
   ports: PortBook,
   policyName: string,
-): string | undefined {
+): Problem | undefined {
   const claims = portClaims(container, init);
   for (const [j, port] of (container.ports ?? []).entries()) {
     if (!isPortNumber(port.containerPort)) {
-      return `container "${container.name}" would listen on port ${String(port.containerPort)}, outside 1-65535`;
+      return {
+        code: 'PortOutOfRange',
+        reason: `container "${container.name}" would listen on port ${String(port.containerPort)}, outside 1-65535`,
+      };
     }
-    for (const claim of claims) {
-      if (claim.index !== j) continue;
+    for (const claim of claims.filter((c) => c.index === j)) {
       const self = listener(container, claim);
       const holder = ports.claim(claim, `${self} of policy "${policyName}"`);
-      if (holder !== undefined) return clashMessage(claim, self, holder);
+      if (holder !== undefined)
+        return { code: 'PortClash', reason: clashMessage(claim, self, holder) };
     }
   }
   return undefined;
@@ -96,11 +109,11 @@ export function checkInjectedContainers(
   volumes: { has(name: string): boolean },
   ports: PortBook,
   policyName: string,
-): string | undefined {
+): Denial | undefined {
   for (const { container, init } of containers) {
     const problem =
       mountProblem(container, volumes) ?? portProblem(container, init, ports, policyName);
-    if (problem !== undefined) return problem;
+    if (problem !== undefined) return denial(problem.code, problem.reason, policyName);
   }
   return undefined;
 }

@@ -104,6 +104,19 @@ function statusOf(error: FastifyError): RejectedStatus {
   return code === 400 || code === 413 || code === 415 ? code : 500;
 }
 
+/**
+ * logRejected logs a request answered with an HTTP error rather than a review: the
+ * apiserver shows the caller only "failed calling webhook", so this line is where the
+ * reason can be found. Only bodies that are not reviews get here, never the hot path.
+ */
+function logRejected(
+  logger: Logger,
+  request: FastifyRequest,
+  answer: { status: RejectedStatus; code: string | undefined; message: string },
+): void {
+  logger.warn({ ...answer, url: request.url, remoteAddress: request.ip }, 'request rejected');
+}
+
 /** buildApp builds the webhook server; the caller listens and closes. */
 export function buildApp(deps: AppDeps) {
   const timeouts = { ...CONNECTION_TIMEOUTS, ...deps.timeouts };
@@ -161,6 +174,7 @@ export function buildApp(deps: AppDeps) {
     const status = statusOf(error);
     if (request.routeOptions.url === '/mutate') deps.metrics.recordRejected(status);
     if (status === 500) deps.logger.error({ err: error }, 'request failed');
+    else logRejected(deps.logger, request, { status, code: error.code, message: error.message });
     return reply.code(status).send({
       code: error.code,
       message: status === 500 ? 'internal error' : error.message,
@@ -171,6 +185,11 @@ export function buildApp(deps: AppDeps) {
     const parsed = parseReview(request.body);
     if (!parsed.ok) {
       deps.metrics.recordRejected(400);
+      logRejected(deps.logger, request, {
+        status: 400,
+        code: 'TANDEM_ERR_INPUT',
+        message: parsed.message,
+      });
       return reply.code(400).send({ code: 'TANDEM_ERR_INPUT', message: parsed.message });
     }
     const { apiVersion, request: review } = parsed.review;
@@ -192,6 +211,13 @@ export function buildApp(deps: AppDeps) {
     if (admission.injected.length > 0) {
       deps.metrics.recordInjections(admission.injected, review.dryRun);
     }
+    if (admission.denial !== undefined) {
+      deps.metrics.recordDenial(
+        admission.denial.policy ?? '',
+        admission.denial.code,
+        review.dryRun,
+      );
+    }
     const line = {
       uid: review.uid,
       namespace: review.namespace,
@@ -204,6 +230,13 @@ export function buildApp(deps: AppDeps) {
     if (admission.result === 'errored') {
       deps.logger.warn(
         { ...line, message: admission.answer.status?.message, err: admission.error },
+        'admission',
+      );
+    } else if (admission.denial !== undefined) {
+      // The code is what to search and alert on; the message is what the pod's author saw.
+      const { code, policy } = admission.denial;
+      deps.logger.info(
+        { ...line, reason: code, policy, message: admission.answer.status?.message },
         'admission',
       );
     } else {

@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
 import type { AdmissionResult } from '../admission/pod.ts';
+import type { DenialCode } from '../denial.ts';
 import type { ConnectionShed } from './connections.ts';
 
 const RESULTS: readonly AdmissionResult[] = ['patched', 'allowed', 'denied', 'errored'];
@@ -21,6 +22,8 @@ export interface ServerMetrics {
   recordAdmission(result: AdmissionResult, dryRun: boolean, seconds: number): void;
   /** recordInjections counts each policy in one patch. */
   recordInjections(policies: readonly string[], dryRun: boolean): void;
+  /** recordDenial counts a denied pod by the policy concerned ('' for none) and code. */
+  recordDenial(policy: string, code: DenialCode, dryRun: boolean): void;
   /** recordRejected counts a body that got an HTTP error instead of a review. */
   recordRejected(status: RejectedStatus): void;
   /** recordPolicyReload counts a reload and, when good, sets the loaded gauge. */
@@ -31,6 +34,10 @@ export interface ServerMetrics {
   recordTlsReload(outcome: 'success' | 'failure'): void;
   /** recordConnectionShed counts a connection closed by the connection budget. */
   recordConnectionShed(reason: ConnectionShed): void;
+  /** recordCertificate sets the served certificate's notAfter, in ms since the epoch. */
+  recordCertificate(notAfterMs: number): void;
+  /** recordPoliciesServed stamps the time a policy set (start-up or reload) began serving. */
+  recordPoliciesServed(atMs: number): void;
 }
 
 type Inc = { inc(): void };
@@ -45,9 +52,31 @@ function dryRunLabel(dryRun: boolean): 'true' | 'false' {
   return dryRun ? 'true' : 'false';
 }
 
+/** BuildInfo labels `tandem_build_info`. */
+export interface BuildInfo {
+  readonly version: string;
+}
+
 /** createMetrics registers tandem's metrics and the default process metrics in `registry`. */
-export function createMetrics(registry: Registry): ServerMetrics {
+export function createMetrics(registry: Registry, build: BuildInfo): ServerMetrics {
   collectDefaultMetrics({ register: registry });
+  // A constant 1 whose labels say what runs: dashboards join on it, alerts name the version.
+  new Gauge({
+    name: 'tandem_build_info',
+    help: "tandem's version and the Node.js version it runs on; always 1.",
+    labelNames: ['version', 'node_version'] as const,
+    registers: [registry],
+  }).set({ version: build.version, node_version: process.versions.node }, 1);
+  const certificateNotAfter = new Gauge({
+    name: 'tandem_certificate_not_after_seconds',
+    help: 'When the served certificate expires, in seconds since the epoch.',
+    registers: [registry],
+  });
+  const policiesServedAt = new Gauge({
+    name: 'tandem_policy_last_reload_success_timestamp_seconds',
+    help: 'When the policy set being served was loaded (at start-up or by a good reload), in seconds since the epoch.',
+    registers: [registry],
+  });
   const admissions = new Counter({
     name: 'tandem_admissions_total',
     help: 'Admission reviews answered, by result and by whether the request was a dry run.',
@@ -118,6 +147,13 @@ export function createMetrics(registry: Registry): ServerMetrics {
     failure: zeroed(tlsReloads.labels('failure')),
   };
   const injectionChildren = new Map<string, Inc>();
+  const denials = new Counter({
+    name: 'tandem_denials_total',
+    help: 'Pods denied, by the policy concerned (empty when the denial is about no loaded policy), by stable reason code and by whether the request was a dry run.',
+    labelNames: ['policy', 'reason', 'dry_run'] as const,
+    registers: [registry],
+  });
+  const denialChildren = new Map<string, Inc>();
   const shed = new Counter({
     name: 'tandem_connections_shed_total',
     help: 'Connections closed at the connection cap: evicted (the quietest idle one made room) or refused (none was idle).',
@@ -147,6 +183,17 @@ export function createMetrics(registry: Registry): ServerMetrics {
         child.inc();
       }
     },
+    recordDenial(policy, code, dryRun) {
+      const key = `${policy}/${code}/${dryRun}`;
+      let child = denialChildren.get(key);
+      if (child === undefined) {
+        // Bounded: policy names by the policies directory, codes by DENIAL_CODES. A name
+        // the pod asked for that no policy has is never a label (see Denial).
+        child = denials.labels(policy, code, dryRunLabel(dryRun));
+        denialChildren.set(key, child);
+      }
+      child.inc();
+    },
     recordRejected(status) {
       rejectedChildren.get(status)?.inc();
     },
@@ -162,6 +209,12 @@ export function createMetrics(registry: Registry): ServerMetrics {
     },
     recordConnectionShed(reason) {
       shedChildren[reason].inc();
+    },
+    recordCertificate(notAfterMs) {
+      certificateNotAfter.set(notAfterMs / 1000);
+    },
+    recordPoliciesServed(atMs) {
+      policiesServedAt.set(atMs / 1000);
     },
   };
 }

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { TandemError, formatPolicyIssue, type PolicyIssue } from '../errors.ts';
+import { TandemError, formatPolicyIssue, messageOf, type PolicyIssue } from '../errors.ts';
 import type { PolicySet } from '../policy/compile.ts';
 import { buildPolicyFiles, readPolicyFiles, type PolicyFiles } from '../policy/load.ts';
 import type { ServerMetrics } from './metrics.ts';
@@ -39,7 +39,7 @@ interface PolicySnapshot {
 /** unreadableDirectory: a directory that cannot be read (unmounted, removed) is one issue. */
 function unreadableDirectory(dir: string, error: unknown): PolicyFiles {
   const cause = error instanceof TandemError && error.cause instanceof Error ? error.cause : error;
-  const reason = cause instanceof Error ? cause.message : String(cause);
+  const reason = messageOf(cause);
   const message = `cannot read the policies directory: ${reason}`;
   return { dir, files: [], issues: [{ file: dir, line: 0, column: 0, fieldPath: '', message }] };
 }
@@ -141,6 +141,7 @@ export function watchPolicies(options: PolicyWatchOptions): Watch {
     const removed = removedPolicies(store.get(), set);
     store.set(set);
     metrics.recordPolicyReload('success', set.byName.size);
+    metrics.recordPoliciesServed(Date.now());
     logger.info({ dir, policies: [...set.byName.keys()] }, 'policies reloaded');
     // A policy file that is gone is an intentional removal; say which policies went.
     if (removed.length > 0) logger.info({ dir, removed }, 'policies removed');

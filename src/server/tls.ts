@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { Logger } from 'pino';
-import { TandemError } from '../errors.ts';
+import { TandemError, messageOf } from '../errors.ts';
 import type { TlsCredentials } from './app.ts';
 import type { ServerMetrics } from './metrics.ts';
 import {
@@ -56,7 +56,7 @@ export function checkTlsPair(pair: TlsCredentials): ValidityPeriod {
     createSecureContext({ key: pair.key, cert: pair.cert, minVersion: TLS_MIN_VERSION });
     return validityPeriodOf(certificate);
   } catch (error) {
-    throw new TandemError('TANDEM_ERR_TLS', `unusable key pair: ${(error as Error).message}`, {
+    throw new TandemError('TANDEM_ERR_TLS', `unusable key pair: ${messageOf(error)}`, {
       cause: error,
     });
   }
@@ -74,7 +74,7 @@ export async function readTlsPair(files: TlsFiles): Promise<CheckedPair> {
   } catch (error) {
     throw new TandemError(
       'TANDEM_ERR_TLS',
-      `cannot read ${files.certFile} and ${files.keyFile}: ${(error as Error).message}`,
+      `cannot read ${files.certFile} and ${files.keyFile}: ${messageOf(error)}`,
       { cause: error },
     );
   }
@@ -157,6 +157,7 @@ export function watchCertificates(options: CertReloadOptions): CertificateWatch 
     current = next;
     rejected = undefined;
     metrics.recordTlsReload('success');
+    metrics.recordCertificate(next.period.notAfter);
     const state = validityAt(next.period, now());
     if (state === 'valid') logger.info({ ...files }, 'certificate reloaded');
     else {

@@ -9,11 +9,11 @@ import type { Logger } from 'pino';
 import type { SidecarSettings } from '../sidecar-mode.ts';
 import type { NamespaceDirectory } from '../kube/namespaces.ts';
 import { loadPolicies } from '../policy/load.ts';
+import { readVersion } from '../version.ts';
 import { buildApp, type ConnectionTimeouts, type WebhookApp } from './app.ts';
 import { createDrainer } from './drain.ts';
 import { createMetrics, type ServerMetrics } from './metrics.ts';
 import { createPolicyStore, fingerprintPolicyDirectory, watchPolicies } from './policies.ts';
-import { createSelfSignedPair } from './self-signed.ts';
 import { readTlsPair, watchCertificates, type TlsFiles } from './tls.ts';
 import type { WatchOptions } from './watch.ts';
 
@@ -50,17 +50,21 @@ export interface RunningWebhook {
 // Events are the fast path; the poll is the safety net, and costs a few small reads.
 const DEFAULT_WATCH: WatchOptions = { debounceMs: 200, pollMs: 10_000 };
 
-/** startWebhook starts the webhook; it throws PolicyLoadError or TANDEM_ERR_TLS at start-up. */
+/** startWebhook starts the webhook; it throws PolicyInvalidError or TANDEM_ERR_TLS at start-up. */
 export async function startWebhook(settings: WebhookSettings): Promise<RunningWebhook> {
   const { logger } = settings;
   const watch = settings.watch ?? DEFAULT_WATCH;
   const loadedFingerprint = await fingerprintPolicyDirectory(settings.policiesDir);
   const store = createPolicyStore(await loadPolicies(settings.policiesDir));
-  const files = settings.tls ?? (await createSelfSignedPair());
+  // Imported only when needed: its X.509 library costs about 160 ms of a start-up, and a
+  // cluster always gives tandem its certificate.
+  const files = settings.tls ?? (await (await import('./self-signed.ts')).createSelfSignedPair());
   const pair = await readTlsPair(files);
 
-  const metrics = createMetrics(new Registry());
+  const metrics = createMetrics(new Registry(), { version: readVersion() });
   metrics.recordPoliciesLoaded(store.get().byName.size);
+  metrics.recordPoliciesServed(Date.now());
+  metrics.recordCertificate(pair.period.notAfter);
   let draining = (): boolean => false;
   let tlsValid = (): boolean => false;
   const app = buildApp({

@@ -30,16 +30,27 @@ t.test('patched carries a base64 JSON Patch, and an empty patch is a plain allow
   t.end();
 });
 
-t.test('denied is 403 Forbidden; errored is 400 or 500; both refuse', (t) => {
-  t.strictSame(denied('no'), {
-    allowed: false,
-    status: { code: 403, reason: 'Forbidden', message: 'no' },
-  });
-  t.match(errored(400, 'bad'), { allowed: false, status: { code: 400, reason: 'BadRequest' } });
-  t.match(errored(500, 'bug'), { allowed: false, status: { code: 500, reason: 'InternalError' } });
-  t.strictSame(allowed({ warnings: [] }), { allowed: true }, 'empty extras are left out');
-  t.end();
-});
+t.test(
+  'denied is 403 Forbidden with its code as the cause; errored is 400 or 500; both refuse',
+  (t) => {
+    t.strictSame(denied('no', 'UnknownPolicy'), {
+      allowed: false,
+      status: {
+        code: 403,
+        reason: 'Forbidden',
+        message: 'no',
+        details: { causes: [{ reason: 'UnknownPolicy' }] },
+      },
+    });
+    t.match(errored(400, 'bad'), { allowed: false, status: { code: 400, reason: 'BadRequest' } });
+    t.match(errored(500, 'bug'), {
+      allowed: false,
+      status: { code: 500, reason: 'InternalError' },
+    });
+    t.strictSame(allowed({ warnings: [] }), { allowed: true }, 'empty extras are left out');
+    t.end();
+  },
+);
 
 t.test('parseReview refuses what cannot be answered and reads the rest', (t) => {
   t.equal(parseReview(null).ok, false);
@@ -77,7 +88,7 @@ t.test(
     const answers = [
       allowed(),
       allowed({ warnings: ['w "quoted"'] }),
-      denied('no "way"', { warnings: ['w'] }),
+      denied('no "way"', 'UnknownPolicy', { warnings: ['w'] }),
       errored(500, 'bug'),
       patched(ops, { warnings: ['w'], auditAnnotations: { 'injected-policies': 'x' } }),
       patched(ops),

@@ -2,13 +2,14 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { builtCli } from '../fixtures/built-cli.ts';
 import { REPO_ROOT } from '../fixtures/corpus.ts';
 
 const EXAMPLE = path.join(REPO_ROOT, 'examples', 'deployment.yaml');
 
-/** tandem runs the real command line in a real process. */
+/** tandem runs the real command line, as built, in a real process. */
 function tandem(args: string[], input?: string) {
-  const result = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'tandem.js'), ...args], {
+  const result = spawnSync(process.execPath, builtCli(args), {
     cwd: REPO_ROOT,
     input,
     encoding: 'utf8',

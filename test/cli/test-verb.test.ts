@@ -21,7 +21,7 @@ t.test('a failing case is reported with every reason and the exit code is 1', (t
   const expected = path.join(root, 'log-forwarder', 'expected.yaml');
   writeFileSync(
     expected,
-    readFileSync(expected, 'utf8').replace('fluent-bit:4.2.0', 'fluent-bit:9.9.9'),
+    readFileSync(expected, 'utf8').replace('fluent-bit:4.2.8', 'fluent-bit:9.9.9'),
   );
   writeFileSync(
     path.join(root, 'windows-node-selector', 'expected.denied.txt'),
@@ -36,7 +36,7 @@ t.test('a failing case is reported with every reason and the exit code is 1', (t
   );
   t.match(
     stdout,
-    /^ {6}\/spec\/initContainers\/0\/image: got "cr\.fluentbit\.io\/fluent\/fluent-bit:4\.2\.0"$/m,
+    /^ {6}\/spec\/initContainers\/0\/image: got "cr\.fluentbit\.io\/fluent\/fluent-bit:4\.2\.8"$/m,
   );
   t.match(
     stdout,

@@ -52,8 +52,17 @@ t.test(
     );
     t.ok(runtime?.lines.includes('USER 65532'), 'numeric non-root user');
     t.ok(
-      runtime?.lines.includes('ENTRYPOINT ["/nodejs/bin/node", "bin/tandem.js"]'),
-      "distroless's node, at /nodejs/bin/node",
+      runtime?.lines.includes('ENTRYPOINT ["/nodejs/bin/node", "dist/tandem.js"]'),
+      "distroless's node, at /nodejs/bin/node, running the build",
+    );
+    t.ok(build?.lines.includes('RUN node scripts/build.ts'), 'the build stage builds dist/');
+    t.ok(
+      runtime?.lines.includes('COPY --from=build /app/dist/ dist/'),
+      'the image ships the build, not the sources',
+    );
+    t.notOk(
+      runtime?.lines.some((line) => /\bsrc\/|node_modules/.test(line)),
+      'nor the TypeScript or node_modules',
     );
   },
 );

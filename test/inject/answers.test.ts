@@ -36,8 +36,13 @@ function run(pod: V1Pod): InjectResult {
 
 t.test('an empty tandem.dev/target-containers is denied, naming the annotation', (t) => {
   for (const value of ['', ' ', ' , ,']) {
+    const result = run(appPod({ ...SHIPPER, 'tandem.dev/target-containers': value }));
     t.strictSame(
-      reason(run(appPod({ ...SHIPPER, 'tandem.dev/target-containers': value }))),
+      result.outcome === 'denied' ? result.code : result.outcome,
+      'TargetContainersEmpty',
+    );
+    t.strictSame(
+      reason(result),
       "annotation tandem.dev/target-containers names no container: name at least one of the pod's containers, or remove the annotation to target all of them",
       JSON.stringify(value),
     );

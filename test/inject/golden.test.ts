@@ -16,6 +16,7 @@ import {
   type CaseAdmission,
   type CaseSettings,
 } from '../../src/cli/test-case.ts';
+import { DENIAL_CODES } from '../../src/denial.ts';
 import type { InjectResult } from '../../src/inject/types.ts';
 import { readPolicyFiles } from '../../src/policy/load.ts';
 import { checkPod } from '../fixtures/check-pod.ts';
@@ -58,8 +59,11 @@ const settings: CaseSettings = { policyFiles, sidecarMode: 'native' };
 function answerAsResult(answer: AdmissionAnswer): InjectResult {
   const warnings = answer.warnings ?? [];
   if (!answer.allowed) {
-    if (answer.status?.code !== 403) throw new Error(`errored: ${answer.status?.message ?? ''}`);
-    return { outcome: 'denied', reason: answer.status.message, warnings };
+    const { status } = answer;
+    if (status?.code !== 403) throw new Error(`errored: ${status?.message ?? ''}`);
+    const code = DENIAL_CODES.find((known) => known === status.details?.causes[0]?.reason);
+    if (code === undefined) throw new Error(`a denial without a known code: ${status.message}`);
+    return { outcome: 'denied', code, reason: status.message, warnings };
   }
   if (answer.patch === undefined) return { outcome: 'unchanged', warnings };
   const patch = JSON.parse(Buffer.from(answer.patch, 'base64').toString('utf8')) as Operation[];

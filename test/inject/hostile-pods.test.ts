@@ -8,6 +8,7 @@ import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { injectPod } from '../../src/inject/engine.ts';
 import { countListed } from '../../src/inject/request-limits.ts';
 import { parseInjectAnnotation } from '../../src/inject/select.ts';
+import { denial, type DenialCode } from '../../src/denial.ts';
 import type { InjectResult } from '../../src/inject/types.ts';
 import { appPod } from '../fixtures/pods.ts';
 import { countArrayScans } from '../fixtures/scans.ts';
@@ -21,8 +22,8 @@ function run(pod: V1Pod): InjectResult {
   return injectPod(pod, policies, context());
 }
 
-function denied(reason: string): InjectResult {
-  return { outcome: 'denied', reason, warnings: [] };
+function denied(code: DenialCode, reason: string, policy?: string): InjectResult {
+  return { outcome: 'denied', ...denial(code, reason, policy), warnings: [] };
 }
 
 function podWithContainers(annotations: Record<string, string>, count: number): V1Pod {
@@ -43,6 +44,7 @@ t.test(
     t.strictSame(
       run(appPod({ 'tandem.dev/inject': names })),
       denied(
+        'TooManyPolicies',
         'annotation tandem.dev/inject lists more than 32 policies; at most 32 may be requested',
       ),
     );
@@ -51,6 +53,7 @@ t.test(
     t.strictSame(
       run(appPod({ ...SHIPPER, 'tandem.dev/inject': thirtyThree })),
       denied(
+        'TooManyPolicies',
         'annotation tandem.dev/inject lists more than 32 policies; at most 32 may be requested',
       ),
     );
@@ -66,6 +69,7 @@ t.test('tandem.dev/target-containers may name at most 64 containers; more is den
   t.strictSame(
     run(podWithContainers({ ...SHIPPER, 'tandem.dev/target-containers': names(65) }, 65)),
     denied(
+      'TooManyTargetContainers',
       'annotation tandem.dev/target-containers names more than 64 containers; at most 64 may be named',
     ),
   );
@@ -81,7 +85,10 @@ t.test('a tandem.dev/status over 64 KiB is denied before it is parsed', (t) => {
   const status = `{${'x'.repeat(70_000)}`;
   t.strictSame(
     run(appPod({ ...SHIPPER, 'tandem.dev/status': status })),
-    denied('annotation tandem.dev/status is 70001 bytes; tandem reads and writes at most 64 KiB'),
+    denied(
+      'StatusTooLarge',
+      'annotation tandem.dev/status is 70001 bytes; tandem reads and writes at most 64 KiB',
+    ),
   );
   t.end();
 });
@@ -102,7 +109,7 @@ spec:
 ${containers}
 `);
   const result = injectPod(appPod({ 'tandem.dev/inject': 'wide' }), wide, context());
-  t.equal(result.outcome, 'denied');
+  t.equal(result.outcome === 'denied' ? result.code : result.outcome, 'StatusWouldNotFit');
   t.match(
     result.outcome === 'denied' ? result.reason : '',
     /^the policies would not fit: annotation tandem\.dev\/status is \d+ bytes; tandem reads and writes at most 64 KiB$/,
@@ -114,7 +121,7 @@ t.test("a pod's annotations over the API server's 256 KiB are denied before anyt
   const annotations: Record<string, string> = { ...SHIPPER };
   for (let i = 0; i < 300; i += 1) annotations[`example.com/a${i}`] = 'v'.repeat(1000);
   const result = run(appPod(annotations));
-  t.equal(result.outcome, 'denied');
+  t.equal(result.outcome === 'denied' ? result.code : result.outcome, 'AnnotationsTooLarge');
   t.match(
     result.outcome === 'denied' ? result.reason : '',
     /^the pod's annotations total at least \d+ bytes, over the 256 KiB the API server accepts$/,
@@ -123,6 +130,7 @@ t.test("a pod's annotations over the API server's 256 KiB are denied before anyt
   t.strictSame(
     run(appPod({ 'example.com/note': '€'.repeat(100_000) })),
     denied(
+      'AnnotationsTooLarge',
       "the pod's annotations total at least 300016 bytes, over the 256 KiB the API server accepts",
     ),
   );
@@ -137,7 +145,9 @@ t.test(
     t.strictSame(
       run(appPod({ ...SHIPPER, 'shipper.tandem.dev/dest': value })),
       denied(
+        'ParamTooLong',
         'annotation shipper.tandem.dev/dest is 5001 characters long; policy "shipper" accepts at most 4096',
+        'shipper',
       ),
     );
     t.end();
@@ -166,7 +176,9 @@ spec:
   t.strictSame(
     ask('abcdefghi'),
     denied(
+      'ParamTooLong',
       'annotation short.tandem.dev/word is 9 characters long; policy "short" accepts at most 8',
+      'short',
     ),
   );
   t.end();

@@ -26,8 +26,11 @@ function run(pod: V1Pod): InjectResult {
   return injectPod(pod, builtins, context());
 }
 
+/** reason is `Code: message`: the stable code and what the pod's author reads. */
 function reason(result: InjectResult): string {
-  return result.outcome === 'denied' ? result.reason : `not denied: ${result.outcome}`;
+  return result.outcome === 'denied'
+    ? `${result.code}: ${result.reason}`
+    : `not denied: ${result.outcome}`;
 }
 
 function declaredPorts(container: V1Container): number[] {
@@ -105,7 +108,7 @@ t.test('redis-ambassador with statsPort equal to listenPort is denied, naming bo
   });
   t.strictSame(
     reason(run(pod)),
-    'policy "redis-ambassador": port "proxy-stats" of container "tandem-nutcracker" would listen on 6379/TCP, where port "redis-proxy" of container "tandem-nutcracker" of policy "redis-ambassador" already listens',
+    'PortClash: policy "redis-ambassador": port "proxy-stats" of container "tandem-nutcracker" would listen on 6379/TCP, where port "redis-proxy" of container "tandem-nutcracker" of policy "redis-ambassador" already listens',
   );
   t.end();
 });
@@ -118,7 +121,7 @@ t.test('the exporter on 6379 beside the ambassador is denied, naming both polici
   });
   t.strictSame(
     reason(run(pod)),
-    'policy "metrics-adapter": port "metrics" of container "tandem-redis-exporter" would listen on 6379/TCP, where port "redis-proxy" of container "tandem-nutcracker" of policy "redis-ambassador" already listens',
+    'PortClash: policy "metrics-adapter": port "metrics" of container "tandem-redis-exporter" would listen on 6379/TCP, where port "redis-proxy" of container "tandem-nutcracker" of policy "redis-ambassador" already listens',
   );
   t.end();
 });
@@ -130,7 +133,7 @@ t.test('the exporter on a port the app declares is denied, naming the app contai
   });
   t.strictSame(
     reason(run(pod)),
-    'policy "metrics-adapter": port "metrics" of container "tandem-redis-exporter" would listen on 8080/TCP, where port "http" of container "app" of the pod already listens',
+    'PortClash: policy "metrics-adapter": port "metrics" of container "tandem-redis-exporter" would listen on 8080/TCP, where port "http" of container "app" of the pod already listens',
   );
   t.end();
 });

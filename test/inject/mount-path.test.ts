@@ -59,6 +59,8 @@ t.test(
         injectPod(pod, builtins, context()),
         {
           outcome: 'denied',
+          code: 'MountClash',
+          policy: 'log-forwarder',
           reason: `policy "log-forwarder" mounts /var/log/app in container "app", which already has a mount there (as ${JSON.stringify(spelling)})`,
           warnings: [
             'policy "log-forwarder" uses defaults for params the pod does not set: port=24224, output=forward, tls=off, secret=log-forwarder-tls, logDir=/var/log/app, files=*.log, tag=app, sizeLimit=256Mi, multiline=off',
@@ -84,8 +86,8 @@ t.test("a policy param that spells the app's mount path another way is denied to
   }
   const result = injectPod(pod, builtins, context());
   t.strictSame(
-    result.outcome === 'denied' ? result.reason : result.outcome,
-    'policy "log-forwarder" mounts /data/logs in container "app", which already has a mount there (as "/data/x/../logs/")',
+    result.outcome === 'denied' ? `${result.code}: ${result.reason}` : result.outcome,
+    'MountClash: policy "log-forwarder" mounts /data/logs in container "app", which already has a mount there (as "/data/x/../logs/")',
   );
   t.end();
 });
@@ -105,8 +107,8 @@ spec:
 `);
   const result = injectPod(appPod({ 'tandem.dev/inject': 'twice' }), policies, context());
   t.strictSame(
-    result.outcome === 'denied' ? result.reason : result.outcome,
-    'policy "twice": container "twice" would mount /data twice',
+    result.outcome === 'denied' ? `${result.code}: ${result.reason}` : result.outcome,
+    'MountClash: policy "twice": container "twice" would mount /data twice',
   );
   t.end();
 });

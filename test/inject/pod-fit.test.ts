@@ -17,7 +17,9 @@ function withSpec(pod: V1Pod, change: (spec: V1PodSpec) => void): V1Pod {
 }
 
 function denial(result: InjectResult): string {
-  return result.outcome === 'denied' ? result.reason : `not denied: ${result.outcome}`;
+  return result.outcome === 'denied'
+    ? `${result.code}: ${result.reason}`
+    : `not denied: ${result.outcome}`;
 }
 
 const WINDOWS_SIGNS: [string, (spec: V1PodSpec) => void, string][] = [
@@ -76,6 +78,8 @@ t.test('a Windows pod, whichever way it says so, is denied a requested policy', 
       injectPod(withSpec(appPod(SHIPPER), change), policies, context()),
       {
         outcome: 'denied',
+        code: 'WindowsPod',
+        policy: 'shipper',
         reason: `tandem.dev/inject requests policy "shipper", but tandem injects Linux containers, and this is a Windows pod (${sign})`,
         warnings: [],
       },
@@ -230,7 +234,7 @@ t.test('a hostNetwork pod is denied a requested policy that does not support it'
         context(),
       ),
     ),
-    'tandem.dev/inject requests policy "listener", but the pod uses hostNetwork and the policy does not support it: its containers would listen on the node\'s own network, where their ports clash with the node\'s and with other such pods (a policy opts in with spec.hostNetwork: allowed)',
+    'HostNetworkPod: tandem.dev/inject requests policy "listener", but the pod uses hostNetwork and the policy does not support it: its containers would listen on the node\'s own network, where their ports clash with the node\'s and with other such pods (a policy opts in with spec.hostNetwork: allowed)',
   );
   const explained = explainPod(
     hostNetworkPod({ 'tandem.dev/inject': 'listener' }),

@@ -128,6 +128,8 @@ t.test(
     const result = run(out);
     t.strictSame(result, {
       outcome: 'denied',
+      code: 'NameClash',
+      policy: 'shipper',
       reason:
         'policy "shipper" adds container "shipper", but a container of that name exists (the pod\'s author wrote it)',
       warnings: [
@@ -208,6 +210,7 @@ t.test(
   (t) => {
     t.match(run(appPod({ ...SHIPPER, 'tandem.dev/status': '{"policies":"all"}' })), {
       outcome: 'denied',
+      code: 'StatusInvalid',
       reason: /tandem\.dev\/status is not one tandem wrote/,
     });
     t.end();

@@ -3,11 +3,13 @@
  * rely on without reading the YAML (pinned images, bounded resources, non-root numeric
  * users, documented params) and what keeps a pod author's annotation values plain data.
  */
-import { basename } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import t from 'tap';
 import type { V1Container } from '@kubernetes/client-node';
 import type { LoadedPolicy } from '../../src/policy/compile.ts';
 import {
+  POLICIES_DIR,
   listBuiltinPolicyFiles,
   loadBuiltinPolicy,
   renderPolicy,
@@ -48,16 +50,14 @@ const HOSTILE_SUFFIXES = [
 ];
 
 /**
- * DIGEST_PINNED_POLICIES pin every image by digest (issue 11). log-forwarder joins when its
- * image is pinned.
- */
-const DIGEST_PINNED_POLICIES = new Set(['redis-ambassador', 'metrics-adapter']);
-
-/**
  * UNPINNED_IMAGES are the images no digest could be found for from a source (docs/policies.md,
- * "Images"), each named so that the list cannot grow unseen.
+ * "Images"), each named so that the list cannot grow unseen; every other image is pinned by
+ * digest (issue 11).
  */
-const UNPINNED_IMAGES = new Set(['quay.io/3scale/twemproxy:v0.5.0']);
+const UNPINNED_IMAGES = new Set([
+  'quay.io/3scale/twemproxy:v0.5.0',
+  'cr.fluentbit.io/fluent/fluent-bit:4.2.8',
+]);
 
 const files = listBuiltinPolicyFiles();
 
@@ -127,7 +127,7 @@ for (const file of files) {
   t.test(`${file}: every image is pinned by digest as well as tag`, (t) => {
     for (const container of allContainers(rendered)) {
       const image = container.image ?? '';
-      if (UNPINNED_IMAGES.has(image) || !DIGEST_PINNED_POLICIES.has(policy.name)) continue;
+      if (UNPINNED_IMAGES.has(image)) continue;
       t.match(image, /^[^@]+:[^@/]+@sha256:[0-9a-f]{64}$/, `${image} names tag and digest`);
     }
     t.end();
@@ -279,5 +279,35 @@ t.test('metrics-adapter: redisAddr carries no credentials and only redis:// or r
   ]) {
     t.notOk(pattern?.test(value), `refuses ${JSON.stringify(value)}`);
   }
+  t.end();
+});
+
+/**
+ * imagesWithoutDigestNote lists the `image:` lines of a policy file that have no digest
+ * and whose comment block just above does not say NO DIGEST.
+ */
+function imagesWithoutDigestNote(text: string): string[] {
+  const lines = text.split('\n');
+  const unsaid: string[] = [];
+  lines.forEach((line, i) => {
+    const image = /^\s*image:\s*(\S+)/.exec(line)?.[1];
+    if (image === undefined || image.includes('@sha256:')) return;
+    let j = i - 1;
+    const comment: string[] = [];
+    while (j >= 0 && /^\s*#/.test(lines[j] ?? '')) comment.push(lines[j--] ?? '');
+    if (!comment.join(' ').includes('NO DIGEST')) unsaid.push(image);
+  });
+  return unsaid;
+}
+
+t.test('an image without a digest says NO DIGEST beside it, in policies and the example', (t) => {
+  const files = [
+    ...listBuiltinPolicyFiles().map((file) => join(POLICIES_DIR, file)),
+    join(POLICIES_DIR, '..', 'examples', 'policies', 'nginx-metrics-adapter.yaml'),
+  ];
+  for (const file of files) {
+    t.strictSame(imagesWithoutDigestNote(readFileSync(file, 'utf8')), [], basename(file));
+  }
+  t.strictSame(imagesWithoutDigestNote('      image: a:1\n'), ['a:1'], 'the check sees a bare tag');
   t.end();
 });

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
+import { builtCli } from '../fixtures/built-cli.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const FIXTURES = join('test', 'fixtures', 'policies');
@@ -12,13 +13,16 @@ interface Outcome {
   readonly stderr: string;
 }
 
-/** lint runs `node bin/tandem.js lint ...args` from the repository root, as a user would. */
+/** lint runs the built `tandem lint ...args` from the repository root, as a user would. */
 async function lint(...args: string[]): Promise<Outcome> {
-  const bin = join(ROOT, 'bin', 'tandem.js');
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, 'lint', ...args], {
-      cwd: ROOT,
-    });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      builtCli(['lint', ...args]),
+      {
+        cwd: ROOT,
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };

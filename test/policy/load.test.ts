@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { PolicyLoadError, TandemError } from '../../src/errors.ts';
+import { PolicyInvalidError, TandemError } from '../../src/errors.ts';
 import {
   buildPolicyDirectory,
   loadPolicies,
@@ -288,10 +288,10 @@ t.test('loads a mounted ConfigMap through its top-level symlinks, once each', as
   t.equal(result.set.byName.get('metrics')?.source.file, join(dir, 'metrics.yml'));
 });
 
-t.test('loadPolicies throws PolicyLoadError carrying every issue', async (t) => {
+t.test('loadPolicies throws PolicyInvalidError carrying every issue', async (t) => {
   const error = await loadPolicies(join(FIXTURES, 'several')).catch((e: unknown) => e);
-  t.ok(error instanceof PolicyLoadError);
-  if (!(error instanceof PolicyLoadError)) return;
+  t.ok(error instanceof PolicyInvalidError);
+  if (!(error instanceof PolicyInvalidError)) return;
   t.equal(error.code, 'TANDEM_ERR_POLICY_INVALID');
   t.equal(error.issues.length, 4);
   t.match(error.message, /4 problems:\n.*problems\.yaml:5:3: metadata\.colour: unknown field/);

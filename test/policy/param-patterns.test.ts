@@ -7,6 +7,7 @@ import path from 'node:path';
 import t from 'tap';
 import { injectPod } from '../../src/inject/engine.ts';
 import { quoteValue } from '../../src/inject/quote.ts';
+import { compileParamPattern } from '../../src/policy/param-pattern.ts';
 import type { InjectResult } from '../../src/inject/types.ts';
 import { lintPolicies } from '../../src/policy/lint.ts';
 import { buildPolicyDirectory, loadPolicies } from '../../src/policy/load.ts';
@@ -49,6 +50,8 @@ t.test('a nested quantifier such as (a+)+ refuses near-misses without backtracki
     const value = `${'a'.repeat(length - 1)}b`;
     t.strictSame(ask('(a+)+', value), {
       outcome: 'denied',
+      code: 'ParamInvalid',
+      policy: 'echo',
       reason: `annotation echo.tandem.dev/word has value ${quoteValue(value)}, which policy "echo" does not accept. Wanted: a value matching "(a+)+"`,
       warnings: [],
     });
@@ -114,6 +117,8 @@ t.test('the built-in params keep their length bounds, as maxLength', async (t) =
   });
   t.strictSame(injectPod(pod, builtins, context()), {
     outcome: 'denied',
+    code: 'ParamTooLong',
+    policy: 'log-forwarder',
     reason:
       'annotation log-forwarder.tandem.dev/host is 254 characters long; policy "log-forwarder" accepts at most 253',
     warnings: [],
@@ -136,5 +141,17 @@ t.test('a default longer than its maxLength is a load error', (t) => {
   t.strictSame(issues, [
     'spec.params.word.default: default "abcdefghij" is longer than the param\'s maxLength 4',
   ]);
+  t.end();
+});
+
+t.test('a pattern is compiled once per process, whatever the number of params using it', (t) => {
+  const port = '[1-9][0-9]{0,3}|[1-5][0-9]{4}';
+  const first = compileParamPattern(port);
+  const again = compileParamPattern(port);
+  t.equal(again, first, 'the second param with that pattern shares the first one’s compile');
+  t.ok(first.ok && first.pattern.test('8080') && !first.pattern.test('80800'));
+  const broken = compileParamPattern('(?=x)');
+  t.equal(compileParamPattern('(?=x)'), broken, 'a refused pattern is refused the same way');
+  t.equal(broken.ok, false);
   t.end();
 });

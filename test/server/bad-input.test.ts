@@ -142,7 +142,7 @@ t.test('a bug in the engine still answers a review with the uid and code 500', a
     namespaces: staticNamespaces({}),
     sidecars: { sidecarMode: 'native', nativeSidecarsSupported: true },
     logger,
-    metrics: createMetrics(new Registry()),
+    metrics: createMetrics(new Registry(), { version: 'test' }),
     readiness: () => ({ ready: true, checks: {} }),
     draining: () => false,
     tls: pair,

@@ -210,7 +210,7 @@ t.test('a renewal refused as not yet valid is served once its notBefore has pass
 
   let clock = Date.now();
   const installed: SecureContextOptions[] = [];
-  const metrics = createMetrics(new Registry());
+  const metrics = createMetrics(new Registry(), { version: 'test' });
   const watch = watchCertificates({
     files,
     initial,
@@ -271,7 +271,7 @@ t.test('once the served certificate has expired, a not-yet-valid renewal is serv
     initial: await readTlsPair(files),
     server: { setSecureContext: (options) => void installed.push(options) },
     logger,
-    metrics: createMetrics(new Registry()),
+    metrics: createMetrics(new Registry(), { version: 'test' }),
     watch: { debounceMs: 10, pollMs: 30 },
     now: () => clock,
   });

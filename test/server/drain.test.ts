@@ -6,11 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
+import { builtCli } from '../fixtures/built-cli.ts';
 import { send, sendReview } from '../fixtures/reviews/harness.ts';
 import { startServeProcess, waitForText } from '../fixtures/serve-process.ts';
 import { redisPod, reviewFor } from '../fixtures/reviews/reviews.ts';
-
-const BIN = new URL('../../bin/tandem.js', import.meta.url).pathname;
 
 /** slowReview sends the headers and half a review now, and the rest when `finish` is called. */
 function slowReview(port: number, ca: string[], uid: string) {
@@ -120,7 +119,7 @@ t.test('start-up with broken policies is fatal and prints every issue', async (t
   const broken = new URL('../fixtures/policies/broken/', import.meta.url).pathname;
   const child = spawn(
     process.execPath,
-    [BIN, 'serve', '--no-cluster', '--port', '0', '--host', '127.0.0.1', '--policies', broken],
+    builtCli(['serve', '--no-cluster', '--port', '0', '--host', '127.0.0.1', '--policies', broken]),
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -137,7 +136,7 @@ t.test('start-up with broken policies is fatal and prints every issue', async (t
 });
 
 t.test('--help lists every flag with its environment twin', async (t) => {
-  const child = spawn(process.execPath, [BIN, 'serve', '--help'], {
+  const child = spawn(process.execPath, builtCli(['serve', '--help']), {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -39,6 +39,7 @@ t.test(
       reason: 'Forbidden',
       message:
         'annotation tandem.dev/inject lists more than 32 policies; at most 32 may be requested',
+      details: { causes: [{ reason: 'TooManyPolicies' }] },
     });
     const normal = await sendReview(harness, reviewFor(redisPod()));
     t.equal(responseOf(normal).allowed, true);

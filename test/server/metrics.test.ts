@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import t from 'tap';
 import { send, sendReview, startHarness } from '../fixtures/reviews/harness.ts';
 import { plainPod, redisPod, reviewFor } from '../fixtures/reviews/reviews.ts';
@@ -67,3 +68,26 @@ t.test('/readyz is not ready while the namespace directory has not synced', asyn
   t.equal(ready.status, 503);
   t.match(ready.json(), { ready: false, checks: { namespaces: false } });
 });
+
+t.test(
+  '/metrics has tandem_build_info, the certificate notAfter and when the served policies were loaded',
+  async (t) => {
+    const before = Date.now() / 1000;
+    const harness = await startHarness(t);
+    const reply = await send({ port: harness.port, ca: harness.ca, path: '/metrics' });
+    const m = parseMetrics(reply.text);
+    const version = (
+      JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+        version: string;
+      }
+    ).version;
+    t.strictSame(
+      m.get(`tandem_build_info{version="${version}",node_version="${process.versions.node}"}`),
+      1,
+    );
+    const notAfter = m.get('tandem_certificate_not_after_seconds') ?? 0;
+    t.ok(notAfter > before, `the certificate's notAfter (${notAfter}) is in the future`);
+    const loaded = m.get('tandem_policy_last_reload_success_timestamp_seconds') ?? 0;
+    t.ok(loaded >= Math.floor(before) && loaded <= Date.now() / 1000 + 1, 'stamped at start-up');
+  },
+);
