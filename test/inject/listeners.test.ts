@@ -51,7 +51,7 @@ t.test(
     if (app !== undefined) app.ports = [{ name: 'metrics', containerPort: 8080 }];
     t.strictSame(
       reason(run(pod)),
-      'policy "metrics-adapter": port "metrics" of container "tandem-redis-exporter" has the name of port "metrics" of container "app" of the pod: a port name must be unique in the pod',
+      'PortClash: policy "metrics-adapter": port "metrics" of container "tandem-redis-exporter" has the name of port "metrics" of container "app" of the pod: a port name must be unique in the pod',
     );
     t.end();
   },
