@@ -70,10 +70,22 @@ function applyToSeq(document: Document, seq: YAMLSeq, segment: string, op: AddOr
   else seq.items[index] = withCommentsOf(seq.items[index], value);
 }
 
+/** removeFrom removes the pair or item at `segment`; it must be there. */
+function removeFrom(node: Collection, segment: string): void {
+  if (isSeq(node)) {
+    node.items.splice(seqIndex(node, segment, false), 1);
+    return;
+  }
+  const index = lastPairIndex(node, segment);
+  if (index < 0) throw new Error(`no key "${segment}"`);
+  node.items.splice(index, 1);
+}
+
 /**
  * patchDocument applies `operations` to the node at `base` in `document`. The engine
- * writes only `add` and `replace`, computed on this document's value, so another
- * operation or a path that does not exist is a bug and throws.
+ * writes `add` and `replace`, uninject `remove` and `replace`, computed on this
+ * document's value, so another operation or a path that does not exist is a bug and
+ * throws.
  */
 export function patchDocument(
   document: Document,
@@ -81,7 +93,9 @@ export function patchDocument(
   operations: readonly Operation[],
 ): void {
   for (const op of operations) {
-    if (op.op !== 'add' && op.op !== 'replace') throw new Error(`unexpected operation ${op.op}`);
+    if (op.op !== 'add' && op.op !== 'replace' && op.op !== 'remove') {
+      throw new Error(`unexpected operation ${op.op}`);
+    }
     const segments = [...base, ...pointerSegments(op.path)];
     const last = segments.pop();
     if (last === undefined) throw new Error('a patch may not replace the whole document');
@@ -90,8 +104,9 @@ export function patchDocument(
       if (!isMap(node) && !isSeq(node)) throw new Error(`no map or list on the way to ${op.path}`);
       node = child(node, segment);
     }
-    if (isMap(node)) applyToMap(document, node, last, op);
-    else if (isSeq(node)) applyToSeq(document, node, last, op);
-    else throw new Error(`no map or list at the end of ${op.path}`);
+    if (!isMap(node) && !isSeq(node)) throw new Error(`no map or list at the end of ${op.path}`);
+    if (op.op === 'remove') removeFrom(node, last);
+    else if (isMap(node)) applyToMap(document, node, last, op);
+    else applyToSeq(document, node, last, op);
   }
 }

@@ -24,7 +24,13 @@ import { quoteValue } from './quote.ts';
 import { buildPatch } from './patch.ts';
 import { checkRequestLimits, checkStatusLength } from './request-limits.ts';
 import { selectPolicies, type SelectedPolicy } from './select.ts';
-import { parseStatus, serializeStatus, type InjectionStatus } from './status.ts';
+import {
+  isEmptyStatus,
+  parseStatus,
+  serializeStatus,
+  type InjectionStatus,
+} from './status.ts';
+import { mergeUndo, recordUndo, type Undo } from './undo.ts';
 import { trustStatus } from './status-trust.ts';
 import type { InjectContext, InjectResult, PolicyDecision } from './types.ts';
 
@@ -211,6 +217,16 @@ function inject(podCase: PodCase, selected: readonly SelectedPolicy[], notes: No
   return finish(podCase, selected, composed.additions, warnings);
 }
 
+/**
+ * undoAfter is the undo record the new status carries: this injection's, added to the
+ * earlier one's. A status from before tandem kept the record has none, and the new one
+ * then gets none either: it would claim to undo the earlier injection and could not.
+ */
+function undoAfter(status: InjectionStatus, fresh: Undo): Undo | undefined {
+  if (isEmptyStatus(status)) return fresh;
+  return status.undo === undefined ? undefined : mergeUndo(status.undo, fresh);
+}
+
 /** finish adds tandem's own annotations and builds the patch. */
 function finish(
   { pod, status }: PodCase,
@@ -232,10 +248,13 @@ function finish(
     reason,
   }));
   const added = [...additions.initContainers, ...additions.containers].map((c) => c.name);
+  const resources = raisePodResources(pod, additions);
+  const undo = undoAfter(status, recordUndo(pod, additions, resources.changes));
   const newStatus = serializeStatus({
     policies: [...status.policies, ...injected],
     containers: [...status.containers, ...added],
     volumes: [...status.volumes, ...additions.volumes.map((v) => v.name)],
+    ...(undo === undefined ? {} : { undo }),
   });
   const statusTooLong = checkStatusLength(newStatus);
   if (statusTooLong !== undefined) {
@@ -245,7 +264,6 @@ function finish(
     );
   }
   additions.annotations[STATUS_ANNOTATION] = newStatus;
-  const resources = raisePodResources(pod, additions);
   const patch = buildPatch(pod, additions, resources.changes);
   const warnings = resources.warning === undefined ? given : [...given, resources.warning];
   return { outcome: 'patched', patch, injected, warnings };

@@ -22,7 +22,7 @@ import type { LoadedPolicy, PolicySet } from '../policy/compile.ts';
 import { renderTemplate, type TemplateScope } from '../policy/template.ts';
 import { resolveParams, type ParamInputs } from './params.ts';
 import { quoteValue } from './quote.ts';
-import type { InjectionStatus, StatusEntry } from './status.ts';
+import { isEmptyStatus, type InjectionStatus, type StatusEntry } from './status.ts';
 
 /** TrustedStatus is the part of a status the pod bears out, and warnings for the rest. */
 export interface TrustedStatus {
@@ -158,7 +158,7 @@ export function trustStatus(
   podScope: PodScope,
 ): TrustedStatus {
   // Most pods arrive without a status: nothing to check.
-  if (status.policies.length + status.containers.length + status.volumes.length === 0) {
+  if (isEmptyStatus(status)) {
     return { status, warnings: [] };
   }
   const names = podNames(pod, status);
@@ -199,6 +199,8 @@ export function trustStatus(
       policies: trusted,
       containers: status.containers.filter((name) => containers.has(name)),
       volumes: status.volumes.filter((name) => volumes.has(name)),
+      // Carried as it is: it names no policy, and uninject reads it against the pod.
+      ...(status.undo === undefined ? {} : { undo: status.undo }),
     },
     warnings,
   };
