@@ -94,10 +94,12 @@ function pickNamed<T>(
   return { indices, gone };
 }
 
+/** goneWarning says that things tandem added (`what`, singular) are not in the pod any more. */
 function goneWarning(what: string, names: readonly string[], where: string): string | undefined {
   if (names.length === 0) return undefined;
   const listed = names.map(quoteValue).join(', ');
-  return `${STATUS_ANNOTATION} records ${what} ${listed}${where} that tandem added, but the pod no longer has ${names.length === 1 ? 'it' : 'them'}: nothing to remove`;
+  const [noun, pronoun] = names.length === 1 ? [what, 'it'] : [`${what}s`, 'them'];
+  return `${STATUS_ANNOTATION} records ${noun} ${listed}${where} that tandem added, but the pod no longer has ${pronoun}: nothing to remove`;
 }
 
 function warnGone(edit: Edit, what: string, names: readonly string[], where = ''): void {
@@ -110,7 +112,7 @@ function undoApp(edit: Edit, containers: readonly V1Container[], name: string, a
   const index = containers.findIndex((c) => c.name === name);
   const container = containers[index];
   if (container === undefined) {
-    warnGone(edit, 'env and mounts in container', [name]);
+    warnGone(edit, 'app container', [name], ' (env variables and mounts)');
     return;
   }
   const base = `/spec/containers/${index}`;
@@ -118,11 +120,11 @@ function undoApp(edit: Edit, containers: readonly V1Container[], name: string, a
   const env = container.env ?? [];
   const envPicked = pickNamed(env, (e) => e.name, app.env);
   removeItems(edit, `${base}/env`, env, envPicked.indices, app.made.env);
-  warnGone(edit, 'env', envPicked.gone, where);
+  warnGone(edit, 'env variable', envPicked.gone, where);
   const mounts = container.volumeMounts ?? [];
   const mountsPicked = pickNamed(mounts, (m) => m.mountPath, app.mounts);
   removeItems(edit, `${base}/volumeMounts`, mounts, mountsPicked.indices, app.made.volumeMounts);
-  warnGone(edit, 'mounts at', mountsPicked.gone, where);
+  warnGone(edit, 'mount at', mountsPicked.gone, where);
 }
 
 /** undoContainers takes tandem's containers and volumes out, by the names the status lists. */
@@ -139,7 +141,7 @@ function undoContainers(edit: Edit, pod: V1Pod, status: InjectionStatus, undo: U
   const found = new Set([...inits, ...containers].map((c) => c.name));
   warnGone(
     edit,
-    'containers',
+    'container',
     status.containers.filter((n) => !found.has(n)),
   );
   // Sidecars come after the app in classic mode: removed last, so app indices still hold.
@@ -150,7 +152,7 @@ function undoContainers(edit: Edit, pod: V1Pod, status: InjectionStatus, undo: U
   const present = new Set(volumes.map((v) => v.name));
   warnGone(
     edit,
-    'volumes',
+    'volume',
     status.volumes.filter((n) => !present.has(n)),
   );
   removeItems(edit, '/spec/volumes', volumes, volumeIndices, undo.made.volumes);
