@@ -8,9 +8,10 @@ import { injectManifests } from '../../src/cli/manifests.ts';
 import { staticNamespaces } from '../../src/kube/static-namespaces.ts';
 import { injectPod } from '../../src/inject/engine.ts';
 import type { InjectContext } from '../../src/inject/types.ts';
+import { uninjectPod } from '../../src/inject/uninject.ts';
 import { buildPolicySet, type PolicySet } from '../../src/policy/compile.ts';
 import { loadPolicies } from '../../src/policy/load.ts';
-import { checkPod } from '../fixtures/check-pod.ts';
+import { applyPatch, checkPod } from '../fixtures/check-pod.ts';
 import { REPO_ROOT } from '../fixtures/corpus.ts';
 import { context, policySet } from '../fixtures/policies.ts';
 import { runTandem } from '../fixtures/tandem-cli.ts';
@@ -88,6 +89,14 @@ for (const name of cases) {
       injected,
       'tandem inject writes the same pod',
     );
+    // A pod that came with a status of its own (forged-status) gets back none: uninject
+    // takes out all tandem's status says, the status included.
+    if (pod.metadata?.annotations?.['tandem.dev/status'] === undefined) {
+      const back = uninjectPod(injected);
+      t.equal(back.outcome, 'patched');
+      const patch = back.outcome === 'patched' ? back.patch : [];
+      t.strictSame(applyPatch(injected, patch), pod, 'uninject gives back the input pod');
+    }
     t.end();
   });
 }
