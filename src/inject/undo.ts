@@ -5,7 +5,8 @@
  * variables and mounts appended to each app container (by name and by path), the
  * annotations added (by key), the lists and maps tandem created where the pod had none
  * (and whether the pod had them as null), and each pod-level resource figure tandem raised,
- * with the value it had and the value tandem set. Only what is not empty is written, so a
+ * with the value it had and the value tandem set. Only what is not empty is written, and app
+ * containers that gained the same env and mounts share one entry, so a
  * pod that gained one sidecar carries a few dozen bytes more (README, "tandem uninject").
  */
 import type { V1Pod } from '@kubernetes/client-node';
@@ -76,13 +77,27 @@ function readMade<F extends string>(
   return made;
 }
 
-function readApp(value: JsonValue): AppUndo | undefined {
-  if (!isJsonObject(value)) return undefined;
-  const env = value.env ?? [];
-  const mounts = value.mounts ?? [];
-  const made = readMade(value.made, APP_FIELDS);
-  if (!isStringArray(env) || !isStringArray(mounts) || made === undefined) return undefined;
-  return { env, mounts, made };
+/**
+ * readAppGroups reads the app record: a list of groups, each the containers that gained
+ * the same env and mounts (most pods give every app container the same), so a pod of
+ * many containers costs a name each.
+ */
+function readAppGroups(value: JsonValue): Map<string, AppUndo> | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const app = new Map<string, AppUndo>();
+  for (const group of value) {
+    if (!isJsonObject(group)) return undefined;
+    const env = group.env ?? [];
+    const mounts = group.mounts ?? [];
+    const made = readMade(group.made, APP_FIELDS);
+    const { containers } = group;
+    if (!isStringArray(containers) || !isStringArray(env) || !isStringArray(mounts)) {
+      return undefined;
+    }
+    if (made === undefined) return undefined;
+    for (const name of containers) app.set(name, { env, mounts, made });
+  }
+  return app;
 }
 
 function readFigures(value: JsonValue | undefined): Map<string, FigureUndo> | undefined {
@@ -105,22 +120,30 @@ export function readUndo(value: JsonValue): Undo | undefined {
   if (!isJsonObject(value)) return undefined;
   const made = readMade(value.made, POD_FIELDS);
   const annotations = value.annotations ?? [];
-  const appValue = value.app ?? {};
+  const app = readAppGroups(value.app ?? []);
   const resources = value.resources ?? {};
-  if (made === undefined || !isStringArray(annotations) || !isJsonObject(appValue)) {
-    return undefined;
-  }
+  if (made === undefined || !isStringArray(annotations) || app === undefined) return undefined;
   if (!isJsonObject(resources)) return undefined;
-  const app = new Map<string, AppUndo>();
-  for (const [name, entry] of Object.entries(appValue)) {
-    const read = readApp(entry);
-    if (read === undefined) return undefined;
-    app.set(name, read);
-  }
   const requests = readFigures(resources.requests);
   const limits = readFigures(resources.limits);
   if (requests === undefined || limits === undefined) return undefined;
   return { made, annotations, app, resources: { requests, limits } };
+}
+
+/** writeAppGroups groups the containers that gained the same env and mounts (readAppGroups). */
+function writeAppGroups(app: ReadonlyMap<string, AppUndo>): JsonObject[] {
+  const groups = new Map<string, { containers: string[]; entry: JsonObject }>();
+  for (const [name, { env, mounts, made }] of app) {
+    const entry: JsonObject = {};
+    if (env.length > 0) entry.env = [...env];
+    if (mounts.length > 0) entry.mounts = [...mounts];
+    if (Object.keys(made).length > 0) entry.made = { ...made };
+    const key = JSON.stringify(entry);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, { containers: [name], entry });
+    else group.containers.push(name);
+  }
+  return [...groups.values()].map(({ containers, entry }) => ({ containers, ...entry }));
 }
 
 /** writeUndo is the record as JSON, leaving out what is empty. */
@@ -128,18 +151,7 @@ export function writeUndo(undo: Undo): JsonObject {
   const out: JsonObject = {};
   if (Object.keys(undo.made).length > 0) out.made = { ...undo.made };
   if (undo.annotations.length > 0) out.annotations = [...undo.annotations];
-  if (undo.app.size > 0) {
-    // fromEntries defines each key as data, so a container called __proto__ stays a key.
-    out.app = Object.fromEntries(
-      [...undo.app].map(([name, app]): [string, JsonObject] => {
-        const entry: JsonObject = {};
-        if (app.env.length > 0) entry.env = [...app.env];
-        if (app.mounts.length > 0) entry.mounts = [...app.mounts];
-        if (Object.keys(app.made).length > 0) entry.made = { ...app.made };
-        return [name, entry];
-      }),
-    );
-  }
+  if (undo.app.size > 0) out.app = writeAppGroups(undo.app);
   const resources: JsonObject = {};
   for (const kind of RESOURCE_KINDS) {
     const figures = undo.resources[kind];

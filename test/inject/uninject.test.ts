@@ -138,7 +138,7 @@ spec:
     t.ok(out.metadata?.annotations?.['tandem.dev/status'], 'injected');
     t.strictSame(uninjected(out).pod, bare);
     const nullAnnotations = { metadata: { name: 'x', annotations: null }, spec: bare.spec };
-    const back = uninjected(injected(structuredClone(nullAnnotations) as V1Pod, everyPod));
+    const back = uninjected(injected(structuredClone(nullAnnotations) as unknown as V1Pod, everyPod));
     t.strictSame(back.pod, nullAnnotations, 'annotations: null comes back as null');
     t.end();
   },
@@ -158,13 +158,14 @@ t.test('the status records what uninject needs, and only what is not empty', (t)
         'example.com/level',
         'kubectl.kubernetes.io/default-container',
       ],
-      app: {
-        app: {
+      app: [
+        {
+          containers: ['app'],
           env: ['LOG_DIR'],
           mounts: ['/var/log/app'],
           made: { env: 'absent', volumeMounts: 'absent' },
         },
-      },
+      ],
     },
   });
   t.end();
@@ -211,7 +212,7 @@ t.test('uninject refuses a status that is not tandem JSON, as inject does', (t) 
   for (const [status, message] of [
     ['nope', /not valid JSON/],
     ['{"policies":[],"containers":[],"volumes":[],"undo":{"made":{"spec":"x"}}}', /not one tandem wrote/],
-    ['{"policies":[],"containers":[],"volumes":[],"undo":{"app":{"a":{"env":[1]}}}}', /not one tandem wrote/],
+    ['{"policies":[],"containers":[],"volumes":[],"undo":{"app":[{"containers":["a"],"env":[1]}]}}', /not one tandem wrote/],
     [`{${'x'.repeat(70_000)}`, /is 70001 bytes; tandem reads and writes at most 64 KiB/],
   ] as const) {
     const result = uninjectPod(appPod({ 'tandem.dev/status': status }));
