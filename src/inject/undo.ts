@@ -4,9 +4,9 @@
  * takes out exactly that (uninject.ts). It names things, it does not copy them: the env
  * variables and mounts appended to each app container (by name and by path), the
  * annotations added (by key), the lists and maps tandem created where the pod had none
- * (and whether the pod had them as null), and each pod-level resource figure tandem raised,
- * with the value it had and the value tandem set. Only what is not empty is written, and app
- * containers that gained the same env and mounts share one entry, so a
+ * (and whether the pod had them as null), and each pod-level resource figure tandem
+ * raised, with the value it had and the value tandem set. Only what is not empty is
+ * written, and app containers that gained the same env and mounts share one entry, so a
  * pod that gained one sidecar carries a few dozen bytes more (README, "tandem uninject").
  */
 import type { V1Pod } from '@kubernetes/client-node';
