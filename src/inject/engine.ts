@@ -19,6 +19,7 @@ import {
 import { denial, type Denial } from './denial.ts';
 import { paramInputs, resolveParams, type ParamInputs, type ParamSource } from './params.ts';
 import { raisePodResources } from './pod-resources.ts';
+import { isNonEmpty, joinDenials } from './problems.ts';
 import { fitPolicies } from './pod-fit.ts';
 import { quoteValue } from './quote.ts';
 import { buildPatch } from './patch.ts';
@@ -159,21 +160,28 @@ interface Notes {
   readonly sources: Map<string, readonly ParamSource[]>;
 }
 
-/** resolveAll resolves every selected policy's params, or says why the pod is denied. */
+/**
+ * resolveAll resolves every selected policy's params, or says why the pod is denied: every
+ * param problem of every policy, in one message.
+ */
 function resolveAll(
   selected: readonly SelectedPolicy[],
   params: ParamInputs,
   notes: Notes,
 ): PolicyInput[] | Denial {
   const inputs: PolicyInput[] = [];
+  const problems: Denial[] = [];
   for (const { policy } of selected) {
     const resolved = resolveParams(policy, params);
-    if (!resolved.ok) return resolved.denial;
+    if (!resolved.ok) {
+      problems.push(...resolved.denials);
+      continue;
+    }
     notes.warnings.push(...resolved.warnings);
     notes.sources.set(policy.name, resolved.sources);
     inputs.push({ policy, params: resolved.values });
   }
-  return inputs;
+  return isNonEmpty(problems) ? joinDenials(problems) : inputs;
 }
 
 /** templateScope is what `{{ pod.* }}` references resolve against. */

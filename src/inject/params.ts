@@ -14,6 +14,7 @@ import {
   type ParamLevel,
 } from '../policy/compile.ts';
 import { denial, type Denial } from './denial.ts';
+import { isNonEmpty, joinDenials } from './problems.ts';
 import { quoteValue } from './quote.ts';
 
 // A warning names this many ignored annotations at most: kubectl prints every warning.
@@ -95,7 +96,12 @@ export type ResolvedParams =
       readonly sources: readonly ParamSource[];
       readonly warnings: string[];
     }
-  | { readonly ok: false; readonly denial: Denial };
+  | {
+      readonly ok: false;
+      /** denial is every problem in one (problems.ts); denials lists them. */
+      readonly denial: Denial;
+      readonly denials: readonly Denial[];
+    };
 
 type Pick =
   | { readonly ok: true; readonly source: ParamSource }
@@ -213,15 +219,22 @@ function checked(policy: LoadedPolicy, param: CompiledParam, source: ParamSource
   return { ok: false, denial: denial(problem.code, problem.message, policy.name) };
 }
 
-/** resolveParams resolves every declared param of `policy` for one pod (see pickValue). */
+/**
+ * resolveParams resolves every declared param of `policy` for one pod (see pickValue).
+ * Every param is looked at, so a pod with several wrong values hears of all of them.
+ */
 export function resolveParams(policy: LoadedPolicy, inputs: ParamInputs): ResolvedParams {
   const values = new Map<string, string>();
   const sources: ParamSource[] = [];
   const warnings: string[] = [];
   const defaulted: string[] = [];
+  const problems: Denial[] = [];
   for (const param of policy.params.values()) {
     const picked = pickValue(policy, param, inputs);
-    if (!picked.ok) return picked;
+    if (!picked.ok) {
+      problems.push(picked.denial);
+      continue;
+    }
     const { source } = picked;
     values.set(param.name, source.value);
     sources.push(source);
@@ -230,9 +243,8 @@ export function resolveParams(policy: LoadedPolicy, inputs: ParamInputs): Resolv
     }
   }
   const missing = missingConditional(policy, inputs, sources, values);
-  if (missing !== undefined) {
-    return { ok: false, denial: denial('ParamMissing', missing, policy.name) };
-  }
+  if (missing !== undefined) problems.push(denial('ParamMissing', missing, policy.name));
+  if (isNonEmpty(problems)) return { ok: false, denial: joinDenials(problems), denials: problems };
   // One line per policy, not one per param: `kubectl apply` prints every warning. Values
   // the admin set (cluster or namespace) are chosen, not fallen back to: no warning.
   if (defaulted.length > 0) {

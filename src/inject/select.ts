@@ -13,6 +13,7 @@ import {
 } from '../annotations.ts';
 import { isAutomatic, type LoadedPolicy, type PolicySet } from '../policy/compile.ts';
 import { denial, type Denial } from './denial.ts';
+import { isNonEmpty, joinDenials } from './problems.ts';
 import { quoteValue } from './quote.ts';
 import { describeSelector, matchesSelector } from './selector.ts';
 import type { InjectionStatus } from './status.ts';
@@ -112,24 +113,27 @@ export function selectPolicies(
     });
   };
 
+  // Every name is looked at before a denial, so the pod hears of each one it got wrong.
+  const problems: Denial[] = [];
   for (const name of request.names) {
     const policy = policies.byName.get(name);
     if (policy === undefined) {
-      const reason = `${INJECT_ANNOTATION} requests policy ${quoteValue(name)}, which does not exist`;
-      decisions.push({ policy: name, decision: 'deny', reason: 'no such policy' });
       // No `policy`: the name is the pod's text, and a metric label must stay bounded.
-      return { outcome: 'denied', denial: denial('UnknownPolicy', reason), decisions };
+      const reason = `${INJECT_ANNOTATION} requests policy ${quoteValue(name)}, which does not exist`;
+      problems.push(denial('UnknownPolicy', reason));
+      decisions.push({ policy: name, decision: 'deny', reason: 'no such policy' });
+      continue;
     }
     if (!namespaceAllows(policy, context)) {
       const reason = `${INJECT_ANNOTATION} requests policy ${quoteValue(name)}, which namespace ${quoteValue(context.namespace)} may not use (its namespaceSelector does not match the namespace's labels)`;
+      problems.push(denial('NamespaceNotAllowed', reason, name));
       decisions.push({ policy: name, decision: 'deny', reason: 'namespace not allowed' });
-      return {
-        outcome: 'denied',
-        denial: denial('NamespaceNotAllowed', reason, name),
-        decisions,
-      };
+      continue;
     }
     consider(policy, 'annotation', `requested in ${INJECT_ANNOTATION}`);
+  }
+  if (isNonEmpty(problems)) {
+    return { outcome: 'denied', denial: joinDenials(problems), decisions };
   }
 
   const requested = new Set(request.names);
