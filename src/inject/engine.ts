@@ -25,12 +25,7 @@ import { quoteValue } from './quote.ts';
 import { buildPatch } from './patch.ts';
 import { checkRequestLimits, checkStatusLength } from './request-limits.ts';
 import { selectPolicies, type SelectedPolicy } from './select.ts';
-import {
-  isEmptyStatus,
-  parseStatus,
-  serializeStatus,
-  type InjectionStatus,
-} from './status.ts';
+import { isEmptyStatus, parseStatus, serializeStatus, type InjectionStatus } from './status.ts';
 import { mergeUndo, recordUndo, type Undo } from './undo.ts';
 import { trustStatus } from './status-trust.ts';
 import type { InjectContext, InjectResult, PolicyDecision } from './types.ts';

@@ -76,7 +76,8 @@ export function parseStatus(
   if (entries.length !== policies.length || !isStringArray(containers) || !isStringArray(volumes)) {
     return shapeError;
   }
-  if (value.undo === undefined) return { ok: true, status: { policies: entries, containers, volumes } };
+  if (value.undo === undefined)
+    return { ok: true, status: { policies: entries, containers, volumes } };
   const undo = readUndo(value.undo);
   if (undo === undefined) return shapeError;
   return { ok: true, status: { policies: entries, containers, volumes, undo } };

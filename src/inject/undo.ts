@@ -206,11 +206,7 @@ function recordMade(pod: V1Pod, additions: Additions): Partial<Record<PodField, 
 }
 
 /** recordUndo is what one injection changes in `pod` beyond its containers and volumes. */
-export function recordUndo(
-  pod: V1Pod,
-  additions: Additions,
-  changes: PodResourceChanges,
-): Undo {
+export function recordUndo(pod: V1Pod, additions: Additions, changes: PodResourceChanges): Undo {
   const figures = (kind: ResourceKind): Map<string, FigureUndo> => {
     const now = pod.spec?.resources?.[kind] ?? {};
     const raised = new Map<string, FigureUndo>();

@@ -47,13 +47,15 @@ interface Edit {
  * `items`), from the last so each index still holds; when tandem created the list and
  * nothing else is left in it, the list goes back to what it was (absent or null).
  */
-function removeItems(
-  edit: Edit,
-  path: string,
-  items: readonly unknown[],
-  indices: ReadonlySet<number>,
-  made: Prior | undefined,
-): void {
+/** ListRemoval is what to take out of one list: which items, and whether tandem made the list. */
+interface ListRemoval {
+  readonly path: string;
+  readonly items: readonly unknown[];
+  readonly indices: ReadonlySet<number>;
+  readonly made: Prior | undefined;
+}
+
+function removeItems(edit: Edit, { path, items, indices, made }: ListRemoval): void {
   if (indices.size === 0) return;
   if (made !== undefined && indices.size === items.length) {
     edit.ops.push(made === 'null' ? { op: 'replace', path, value: null } : { op: 'remove', path });
@@ -119,11 +121,21 @@ function undoApp(edit: Edit, containers: readonly V1Container[], name: string, a
   const where = ` in container ${quoteValue(name)}`;
   const env = container.env ?? [];
   const envPicked = pickNamed(env, (e) => e.name, app.env);
-  removeItems(edit, `${base}/env`, env, envPicked.indices, app.made.env);
+  removeItems(edit, {
+    path: `${base}/env`,
+    items: env,
+    indices: envPicked.indices,
+    made: app.made.env,
+  });
   warnGone(edit, 'env variable', envPicked.gone, where);
   const mounts = container.volumeMounts ?? [];
   const mountsPicked = pickNamed(mounts, (m) => m.mountPath, app.mounts);
-  removeItems(edit, `${base}/volumeMounts`, mounts, mountsPicked.indices, app.made.volumeMounts);
+  removeItems(edit, {
+    path: `${base}/volumeMounts`,
+    items: mounts,
+    indices: mountsPicked.indices,
+    made: app.made.volumeMounts,
+  });
   warnGone(edit, 'mount at', mountsPicked.gone, where);
 }
 
@@ -145,8 +157,18 @@ function undoContainers(edit: Edit, pod: V1Pod, status: InjectionStatus, undo: U
     status.containers.filter((n) => !found.has(n)),
   );
   // Sidecars come after the app in classic mode: removed last, so app indices still hold.
-  removeItems(edit, '/spec/containers', containers, containerIndices, undefined);
-  removeItems(edit, '/spec/initContainers', inits, initIndices, undo.made.initContainers);
+  removeItems(edit, {
+    path: '/spec/containers',
+    items: containers,
+    indices: containerIndices,
+    made: undefined,
+  });
+  removeItems(edit, {
+    path: '/spec/initContainers',
+    items: inits,
+    indices: initIndices,
+    made: undo.made.initContainers,
+  });
   const volumeNames = new Set(status.volumes);
   const volumeIndices = new Set(volumes.flatMap((v, i) => (volumeNames.has(v.name) ? [i] : [])));
   const present = new Set(volumes.map((v) => v.name));
@@ -155,7 +177,20 @@ function undoContainers(edit: Edit, pod: V1Pod, status: InjectionStatus, undo: U
     'volume',
     status.volumes.filter((n) => !present.has(n)),
   );
-  removeItems(edit, '/spec/volumes', volumes, volumeIndices, undo.made.volumes);
+  removeItems(edit, {
+    path: '/spec/volumes',
+    items: volumes,
+    indices: volumeIndices,
+    made: undo.made.volumes,
+  });
+}
+
+/** figureText shows a resource figure as the pod has it: unset, a quantity, or its JSON. */
+function figureText(value: unknown): string {
+  if (value === undefined) return 'unset';
+  return typeof value === 'string' || typeof value === 'number'
+    ? String(value)
+    : JSON.stringify(value);
 }
 
 /** undoResources sets each raised figure back, where it still holds what tandem set. */
@@ -169,7 +204,7 @@ function undoResources(edit: Edit, pod: V1Pod, undo: Undo): void {
         edit.ops.push({ op: 'replace', path, value: figure.was });
       } else {
         edit.warnings.push(
-          `spec.resources.${kind}.${name} is ${quoteValue(String(current ?? 'unset'))}, not the ${quoteValue(figure.set)} tandem set: kept as it is, rather than set back to ${quoteValue(String(figure.was))}`,
+          `spec.resources.${kind}.${name} is ${quoteValue(figureText(current))}, not the ${quoteValue(figure.set)} tandem set: kept as it is, rather than set back to ${quoteValue(String(figure.was))}`,
         );
       }
     }

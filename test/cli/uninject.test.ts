@@ -72,16 +72,24 @@ t.test('TANDEM_OUTPUT is the twin of -o, and -o wins', (t) => {
 t.test(
   'several documents: what tandem did not inject is written byte for byte, # Source: comments stay',
   (t) => {
-    const configMap = '# Source: chart/templates/config.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: "1"}\n';
-    const plain = '# Source: chart/templates/plain.yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - {name: app, image: nginx}\n';
+    const configMap =
+      '# Source: chart/templates/config.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: "1"}\n';
+    const plain =
+      '# Source: chart/templates/plain.yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - {name: app, image: nginx}\n';
     const injected = runTandem(['inject', '-f', '-'], `${EXAMPLE}---\n${plain}`);
     t.equal(injected.code, 0, injected.stderr);
     const stream = `${configMap}---\n${injected.stdout}---\n${plain}`;
     const back = runTandem(['uninject', '-f', '-'], stream);
     t.strictSame({ code: back.code, stderr: back.stderr }, { code: 0, stderr: '' });
     t.ok(back.stdout.startsWith(`${configMap}---\n`), 'the ConfigMap byte for byte');
-    t.ok(back.stdout.endsWith(`---\n${plain}---\n${plain}`), 'the pod tandem left alone, byte for byte');
-    t.strictSame(objects(back.stdout), objects(`${configMap}---\n${EXAMPLE}---\n${plain}---\n${plain}`));
+    t.ok(
+      back.stdout.endsWith(`---\n${plain}---\n${plain}`),
+      'the pod tandem left alone, byte for byte',
+    );
+    t.strictSame(
+      objects(back.stdout),
+      objects(`${configMap}---\n${EXAMPLE}---\n${plain}---\n${plain}`),
+    );
     const untouched = runTandem(['uninject', '-f', '-'], `${configMap}---\n${EXAMPLE}`);
     t.strictSame(untouched, { code: 0, stdout: `${configMap}---\n${EXAMPLE}`, stderr: '' });
     t.end();

@@ -40,22 +40,35 @@ t.test('wrong and missing params of two policies: one denial lists every one', (
   );
   t.equal(result.outcome, 'denied');
   const reason = result.outcome === 'denied' ? result.reason : '';
-  t.match(reason, /^2 problems: \(1\) policy "shipper" requires annotation shipper\.tandem\.dev\/dest, which the pod does not set; \(2\) annotation proxy\.tandem\.dev\/port has value "http"/);
+  t.match(
+    reason,
+    /^2 problems: \(1\) policy "shipper" requires annotation shipper\.tandem\.dev\/dest, which the pod does not set; \(2\) annotation proxy\.tandem\.dev\/port has value "http"/,
+  );
   t.end();
 });
 
 t.test('one wrong param: the message is as before, with no count', (t) => {
   const result = injectPod(
-    pod({ 'tandem.dev/inject': 'shipper', 'shipper.tandem.dev/dest': 'x:1', 'shipper.tandem.dev/level': 'loud' }),
+    pod({
+      'tandem.dev/inject': 'shipper',
+      'shipper.tandem.dev/dest': 'x:1',
+      'shipper.tandem.dev/level': 'loud',
+    }),
     policies,
     context(),
   );
-  t.match(result, { outcome: 'denied', reason: /^annotation shipper\.tandem\.dev\/level has value "loud"/ });
+  t.match(result, {
+    outcome: 'denied',
+    reason: /^annotation shipper\.tandem\.dev\/level has value "loud"/,
+  });
   t.end();
 });
 
 t.test('several unknown policies requested: the denial names each, and explain shows each', (t) => {
-  const asked = pod({ 'tandem.dev/inject': 'nope, shipper, nada', 'shipper.tandem.dev/dest': 'x:1' });
+  const asked = pod({
+    'tandem.dev/inject': 'nope, shipper, nada',
+    'shipper.tandem.dev/dest': 'x:1',
+  });
   t.strictSame(injectPod(asked, policies, context()), {
     outcome: 'denied',
     reason:

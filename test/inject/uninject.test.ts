@@ -138,7 +138,9 @@ spec:
     t.ok(out.metadata?.annotations?.['tandem.dev/status'], 'injected');
     t.strictSame(uninjected(out).pod, bare);
     const nullAnnotations = { metadata: { name: 'x', annotations: null }, spec: bare.spec };
-    const back = uninjected(injected(structuredClone(nullAnnotations) as unknown as V1Pod, everyPod));
+    const back = uninjected(
+      injected(structuredClone(nullAnnotations) as unknown as V1Pod, everyPod),
+    );
     t.strictSame(back.pod, nullAnnotations, 'annotations: null comes back as null');
     t.end();
   },
@@ -148,7 +150,9 @@ t.test('the status records what uninject needs, and only what is not empty', (t)
   const out = injected(appPod(SHIPPER));
   const status = JSON.parse(out.metadata?.annotations?.['tandem.dev/status'] ?? '') as unknown;
   t.strictSame(status, {
-    policies: [{ name: 'shipper', hash: policies.byName.get('shipper')?.hash, reason: 'annotation' }],
+    policies: [
+      { name: 'shipper', hash: policies.byName.get('shipper')?.hash, reason: 'annotation' },
+    ],
     containers: ['shipper'],
     volumes: ['shipper-logs'],
     undo: {
@@ -211,8 +215,14 @@ t.test('inject still reads a status written before the undo record', (t) => {
 t.test('uninject refuses a status that is not tandem JSON, as inject does', (t) => {
   for (const [status, message] of [
     ['nope', /not valid JSON/],
-    ['{"policies":[],"containers":[],"volumes":[],"undo":{"made":{"spec":"x"}}}', /not one tandem wrote/],
-    ['{"policies":[],"containers":[],"volumes":[],"undo":{"app":[{"containers":["a"],"env":[1]}]}}', /not one tandem wrote/],
+    [
+      '{"policies":[],"containers":[],"volumes":[],"undo":{"made":{"spec":"x"}}}',
+      /not one tandem wrote/,
+    ],
+    [
+      '{"policies":[],"containers":[],"volumes":[],"undo":{"app":[{"containers":["a"],"env":[1]}]}}',
+      /not one tandem wrote/,
+    ],
     [`{${'x'.repeat(70_000)}`, /is 70001 bytes; tandem reads and writes at most 64 KiB/],
   ] as const) {
     const result = uninjectPod(appPod({ 'tandem.dev/status': status }));
@@ -221,7 +231,7 @@ t.test('uninject refuses a status that is not tandem JSON, as inject does', (t) 
   t.end();
 });
 
-t.test('a sidecar edited after injection is still removed: its name is tandem\'s', (t) => {
+t.test("a sidecar edited after injection is still removed: its name is tandem's", (t) => {
   const out = injected(appPod(SHIPPER));
   const sidecar = out.spec?.initContainers?.[0];
   if (sidecar === undefined) throw new Error('no sidecar');
@@ -259,7 +269,10 @@ t.test('something tandem added that is gone already is a warning, not a failure'
     'tandem.dev/status records env variable "LOG_DIR" in container "app" that tandem added, but the pod no longer has it: nothing to remove',
     'tandem.dev/status records container "shipper" that tandem added, but the pod no longer has it: nothing to remove',
   ]);
-  t.strictSame(back.pod.spec, { containers: [{ name: 'app', image: 'nginx:1.27' }], initContainers: [] });
+  t.strictSame(back.pod.spec, {
+    containers: [{ name: 'app', image: 'nginx:1.27' }],
+    initContainers: [],
+  });
   t.end();
 });
 
