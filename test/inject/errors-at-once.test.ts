@@ -25,6 +25,8 @@ t.test('two wrong params of one policy: the denial names both annotations', (t) 
   );
   t.strictSame(result, {
     outcome: 'denied',
+    code: 'ParamInvalid',
+    policy: 'shipper',
     reason:
       '2 problems: (1) annotation shipper.tandem.dev/dest has value "not-a-destination", which policy "shipper" does not accept. Wanted: a value matching "[a-z0-9.-]+:[0-9]{1,5}"; (2) annotation shipper.tandem.dev/level has value "loud", which policy "shipper" does not accept. Wanted: a value matching "debug|info|warn"',
     warnings: [],
@@ -38,7 +40,8 @@ t.test('wrong and missing params of two policies: one denial lists every one', (
     policies,
     context(),
   );
-  t.equal(result.outcome, 'denied');
+  t.match(result, { outcome: 'denied', code: 'ParamMissing' });
+  t.notOk('policy' in result, 'two policies: the denial names neither');
   const reason = result.outcome === 'denied' ? result.reason : '';
   t.match(
     reason,
@@ -71,6 +74,7 @@ t.test('several unknown policies requested: the denial names each, and explain s
   });
   t.strictSame(injectPod(asked, policies, context()), {
     outcome: 'denied',
+    code: 'UnknownPolicy',
     reason:
       '2 problems: (1) tandem.dev/inject requests policy "nope", which does not exist; (2) tandem.dev/inject requests policy "nada", which does not exist',
     warnings: [],
