@@ -21,6 +21,10 @@ export const VERBS: Record<string, { summary: string; load: () => Promise<VerbMo
     summary: 'inject policies into manifests offline',
     load: () => import('./cli/inject.ts'),
   },
+  uninject: {
+    summary: "take tandem's injection out of manifests",
+    load: () => import('./cli/uninject.ts'),
+  },
   lint: { summary: 'check policy files', load: () => import('./cli/lint.ts') },
   explain: {
     summary: 'say which policies apply to each pod and why',

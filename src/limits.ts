@@ -22,8 +22,9 @@ export const MAX_TARGET_CONTAINERS = 64;
 
 /**
  * MAX_STATUS_BYTES bounds `tandem.dev/status`. What tandem writes is about 100 bytes per
- * policy and 70 per container or volume it added; tandem refuses to write a longer one,
- * so no pod it injected can be refused by this cap on reinvocation.
+ * policy, 30 per container or volume it added, and its undo record (undo.ts), a few
+ * hundred bytes (939 for the largest corpus pod with all three built-ins); tandem refuses
+ * to write a longer one, so no pod it injected can be refused by this cap on reinvocation.
  */
 export const MAX_STATUS_BYTES = 64 * 1024;
 

@@ -70,10 +70,37 @@ function applyToSeq(document: Document, seq: YAMLSeq, segment: string, op: AddOr
   else seq.items[index] = withCommentsOf(seq.items[index], value);
 }
 
+/** removeFrom removes the pair or item at `segment`; it must be there. */
+function removeFrom(node: Collection, segment: string): void {
+  if (isSeq(node)) {
+    node.items.splice(seqIndex(node, segment, false), 1);
+    return;
+  }
+  const index = lastPairIndex(node, segment);
+  if (index < 0) throw new Error(`no key "${segment}"`);
+  node.items.splice(index, 1);
+}
+
+/** parentOf walks `segments` from the document's root to the map or list an op edits. */
+function parentOf(
+  document: Document,
+  segments: readonly string[],
+  path: string,
+): YAMLMap | YAMLSeq {
+  let node: unknown = document.contents;
+  for (const segment of segments) {
+    if (!isMap(node) && !isSeq(node)) throw new Error(`no map or list on the way to ${path}`);
+    node = child(node, segment);
+  }
+  if (!isMap(node) && !isSeq(node)) throw new Error(`no map or list at the end of ${path}`);
+  return node;
+}
+
 /**
  * patchDocument applies `operations` to the node at `base` in `document`. The engine
- * writes only `add` and `replace`, computed on this document's value, so another
- * operation or a path that does not exist is a bug and throws.
+ * writes `add` and `replace`, uninject `remove` and `replace`, computed on this
+ * document's value, so another operation or a path that does not exist is a bug and
+ * throws.
  */
 export function patchDocument(
   document: Document,
@@ -81,17 +108,15 @@ export function patchDocument(
   operations: readonly Operation[],
 ): void {
   for (const op of operations) {
-    if (op.op !== 'add' && op.op !== 'replace') throw new Error(`unexpected operation ${op.op}`);
+    if (op.op !== 'add' && op.op !== 'replace' && op.op !== 'remove') {
+      throw new Error(`unexpected operation ${op.op}`);
+    }
     const segments = [...base, ...pointerSegments(op.path)];
     const last = segments.pop();
     if (last === undefined) throw new Error('a patch may not replace the whole document');
-    let node: unknown = document.contents;
-    for (const segment of segments) {
-      if (!isMap(node) && !isSeq(node)) throw new Error(`no map or list on the way to ${op.path}`);
-      node = child(node, segment);
-    }
-    if (isMap(node)) applyToMap(document, node, last, op);
-    else if (isSeq(node)) applyToSeq(document, node, last, op);
-    else throw new Error(`no map or list at the end of ${op.path}`);
+    const node = parentOf(document, segments, op.path);
+    if (op.op === 'remove') removeFrom(node, last);
+    else if (isMap(node)) applyToMap(document, node, last, op);
+    else applyToSeq(document, node, last, op);
   }
 }

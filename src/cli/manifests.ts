@@ -37,10 +37,10 @@ export interface ManifestResult {
 }
 
 /**
- * injectedText writes a patched document in place of `source`: the blank lines that led
+ * injectedText (also uninject's) writes a patched document in place of `source`: the blank lines that led
  * the source, then the document with its comments, `---` and directives.
  */
-function injectedText(document: Document, source: string, before: string): string {
+export function injectedText(document: Document, source: string, before: string): string {
   const text = (/^\s*/.exec(source)?.[0] ?? '') + document.toString();
   // An empty document before it may end in `---` with no newline.
   return before === '' || before.endsWith('\n') || text.startsWith('\n') ? text : `\n${text}`;

@@ -8,18 +8,20 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Operation } from 'fast-json-patch';
 import { DEFAULT_CONTAINER_ANNOTATION, STATUS_ANNOTATION } from '../annotations.ts';
-import { denial } from '../denial.ts';
+import { denial, type Denial } from '../denial.ts';
 import type { PolicySet } from '../policy/compile.ts';
 import { composeAdditions, type Additions, type PolicyInput } from './compose.ts';
 import { resolveParams, type ParamSource } from './params.ts';
 import { readPodFacts, type PodFacts } from './pod-facts.ts';
 import { raisePodResources } from './pod-resources.ts';
+import { isNonEmpty, joinDenials } from './problems.ts';
 import { fitPolicies } from './pod-fit.ts';
 import { buildPatch } from './patch.ts';
 import { checkStatusLength } from './request-limits.ts';
 import { fail, ok, warnedEarlier, type Result } from './result.ts';
 import { selectPolicies, type Candidates, type SelectedPolicy } from './select.ts';
-import { serializeStatus } from './status.ts';
+import { isEmptyStatus, serializeStatus, type InjectionStatus } from './status.ts';
+import { mergeUndo, recordUndo, type Undo } from './undo.ts';
 import { trustStatus } from './status-trust.ts';
 import { targetContainers } from './targets.ts';
 import type { InjectContext, InjectResult, InjectedPolicy, PolicyDecision } from './types.ts';
@@ -119,20 +121,38 @@ function inject(
   return warnedEarlier(composed.warnings, finish(facts, selected, composed.value));
 }
 
-/** resolveAll resolves every selected policy's params, or says why the pod is denied. */
+/**
+ * resolveAll resolves every selected policy's params, or says why the pod is denied: every
+ * param problem of every policy, in one message.
+ */
 function resolveAll(
   selected: readonly SelectedPolicy[],
   facts: Pick<PodFacts, 'params'>,
 ): Result<PolicyInput[]> {
   const inputs: PolicyInput[] = [];
   const warnings: string[] = [];
+  // Every policy's params are looked at, so the pod hears of every problem at once.
+  const problems: Denial[] = [];
   for (const { policy } of selected) {
     const params = resolveParams(policy, facts.params);
-    if (!params.ok) return fail(params, warnings);
+    if (!params.ok) {
+      problems.push(...params.denials);
+      continue;
+    }
     warnings.push(...params.warnings);
     inputs.push({ policy, params: params.value.values });
   }
-  return ok(inputs, warnings);
+  return isNonEmpty(problems) ? fail(joinDenials(problems), warnings) : ok(inputs, warnings);
+}
+
+/**
+ * undoAfter is the undo record the new status carries: this injection's, added to the
+ * earlier one's. A status from before tandem kept the record has none, and the new one
+ * then gets none either: it would claim to undo the earlier injection and could not.
+ */
+function undoAfter(status: InjectionStatus, fresh: Undo): Undo | undefined {
+  if (isEmptyStatus(status)) return fresh;
+  return status.undo === undefined ? undefined : mergeUndo(status.undo, fresh);
 }
 
 /** finish adds tandem's own annotations to the additions and builds the patch. */
@@ -148,24 +168,26 @@ function finish(
     reason,
   }));
   const added = [...additions.initContainers, ...additions.containers].map((c) => c.name);
+  const withDefault: Additions = {
+    ...additions,
+    annotations: { ...additions.annotations, ...defaultContainer(facts) },
+  };
+  const resources = raisePodResources(facts.pod, withDefault);
+  const undo = undoAfter(status, recordUndo(facts.pod, withDefault, resources.changes));
   const newStatus = serializeStatus({
     policies: [...status.policies, ...injected],
     containers: [...status.containers, ...added],
     volumes: [...status.volumes, ...additions.volumes.map((v) => v.name)],
+    ...(undo === undefined ? {} : { undo }),
   });
   const statusTooLong = checkStatusLength(newStatus);
   if (statusTooLong !== undefined) {
     return fail(denial('StatusWouldNotFit', `the policies would not fit: ${statusTooLong}`));
   }
   const complete: Additions = {
-    ...additions,
-    annotations: {
-      ...additions.annotations,
-      ...defaultContainer(facts),
-      [STATUS_ANNOTATION]: newStatus,
-    },
+    ...withDefault,
+    annotations: { ...withDefault.annotations, [STATUS_ANNOTATION]: newStatus },
   };
-  const resources = raisePodResources(facts.pod, complete);
   const patch = buildPatch(facts.pod, complete, resources.changes);
   const warnings = resources.warning === undefined ? [] : [resources.warning];
   return ok({ patch, injected }, warnings);

@@ -13,7 +13,8 @@ import {
   type LoadedPolicy,
   type ParamLevel,
 } from '../policy/compile.ts';
-import { denial } from '../denial.ts';
+import { denial, type Denial } from '../denial.ts';
+import { isNonEmpty, joinDenials } from './problems.ts';
 import { quoteValue } from './quote.ts';
 import { fail, ok, type Result } from './result.ts';
 
@@ -94,8 +95,14 @@ export interface ParamValues {
   readonly sources: readonly ParamSource[];
 }
 
+/**
+ * ParamDenial is every param problem of a policy in one denial (problems.ts), and each of
+ * them, so the engine can join several policies' problems in turn.
+ */
+export type ParamDenial = Denial & { readonly denials: readonly Denial[] };
+
 /** ResolvedParams is every param's value and source, or why the pod is denied. */
-export type ResolvedParams = Result<ParamValues>;
+export type ResolvedParams = Result<ParamValues, ParamDenial>;
 
 type Pick = Result<ParamSource>;
 
@@ -206,15 +213,22 @@ function checked(policy: LoadedPolicy, param: CompiledParam, source: ParamSource
   return fail(denial(problem.code, problem.message, policy.name));
 }
 
-/** resolveParams resolves every declared param of `policy` for one pod (see pickValue). */
+/**
+ * resolveParams resolves every declared param of `policy` for one pod (see pickValue).
+ * Every param is looked at, so a pod with several wrong values hears of all of them.
+ */
 export function resolveParams(policy: LoadedPolicy, inputs: ParamInputs): ResolvedParams {
   const values = new Map<string, string>();
   const sources: ParamSource[] = [];
   const warnings: string[] = [];
   const defaulted: string[] = [];
+  const problems: Denial[] = [];
   for (const param of policy.params.values()) {
     const picked = pickValue(policy, param, inputs);
-    if (!picked.ok) return picked;
+    if (!picked.ok) {
+      problems.push(denial(picked.code, picked.reason, picked.policy));
+      continue;
+    }
     const source = picked.value;
     values.set(param.name, source.value);
     sources.push(source);
@@ -223,9 +237,8 @@ export function resolveParams(policy: LoadedPolicy, inputs: ParamInputs): Resolv
     }
   }
   const missing = missingConditional(policy, inputs, sources, values);
-  if (missing !== undefined) {
-    return fail(denial('ParamMissing', missing, policy.name));
-  }
+  if (missing !== undefined) problems.push(denial('ParamMissing', missing, policy.name));
+  if (isNonEmpty(problems)) return fail({ ...joinDenials(problems), denials: problems });
   // One line per policy, not one per param: `kubectl apply` prints every warning. Values
   // the admin set (cluster or namespace) are chosen, not fallen back to: no warning.
   if (defaulted.length > 0) {

@@ -18,6 +18,7 @@ import {
 import { isAutomatic, type LoadedPolicy, type PolicySet } from '../policy/compile.ts';
 import { denial, type Denial } from '../denial.ts';
 import type { InjectRequest } from './inject-request.ts';
+import { isNonEmpty, joinDenials } from './problems.ts';
 import { quoteValue } from './quote.ts';
 import { fail, ok, type Result } from './result.ts';
 import { describeSelector, matchesSelector } from './selector.ts';
@@ -212,26 +213,45 @@ class Tally {
   }
 }
 
-/** chooseRequested decides the policies `tandem.dev/inject` names, or the refusal that denies the pod. */
+/**
+ * chooseRequested decides the policies `tandem.dev/inject` names, or the denial of every
+ * name refused, in one.
+ */
 function chooseRequested(scene: Scene, policies: PolicySet, tally: Tally): Denial | undefined {
+  // Every name is looked at before a denial, so the pod hears of each one it got wrong.
+  const problems: Denial[] = [];
   for (const name of scene.pod.request.names) {
     const policy = policies.byName.get(name);
-    if (policy === undefined) {
-      tally.add({ decision: { policy: name, decision: 'deny', reason: 'no such policy' } });
-      // No `policy`: the name is the pod's text, and a metric label must stay bounded.
-      return denial(
+    const refusal = refuseRequested(scene, name, policy);
+    if (refusal !== undefined) {
+      tally.add({ decision: { policy: name, decision: 'deny', reason: refusal.decision } });
+      problems.push(refusal.denial);
+    } else if (policy !== undefined) {
+      tally.add(choose({ ...scene, policy }, 'annotation', `requested in ${INJECT_ANNOTATION}`));
+    }
+  }
+  return isNonEmpty(problems) ? joinDenials(problems) : undefined;
+}
+
+/** refuseRequested is why a requested name cannot be injected (its first failing check), or undefined. */
+function refuseRequested(
+  scene: Scene,
+  name: string,
+  policy: LoadedPolicy | undefined,
+): Refusal | undefined {
+  if (policy === undefined) {
+    // No `policy`: the name is the pod's text, and a metric label must stay bounded.
+    return {
+      denial: denial(
         'UnknownPolicy',
         `${INJECT_ANNOTATION} requests policy ${quoteValue(name)}, which does not exist`,
-      );
-    }
-    const considered = { ...scene, policy };
-    for (const check of REQUESTED_CHECKS) {
-      const refusal = check(considered);
-      if (refusal === undefined) continue;
-      tally.add({ decision: { policy: name, decision: 'deny', reason: refusal.decision } });
-      return refusal.denial;
-    }
-    tally.add(choose(considered, 'annotation', `requested in ${INJECT_ANNOTATION}`));
+      ),
+      decision: 'no such policy',
+    };
+  }
+  for (const check of REQUESTED_CHECKS) {
+    const refusal = check({ ...scene, policy });
+    if (refusal !== undefined) return refusal;
   }
   return undefined;
 }

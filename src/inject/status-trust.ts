@@ -24,7 +24,7 @@ import { resolveParams } from './params.ts';
 import type { PodFacts } from './pod-facts.ts';
 import { quoteValue } from './quote.ts';
 import { fail, ok, type Result, type Why } from './result.ts';
-import type { InjectionStatus, StatusEntry } from './status.ts';
+import { isEmptyStatus, type InjectionStatus, type StatusEntry } from './status.ts';
 
 /** TrustedStatus is the part of a status the pod bears out, and warnings for the rest. */
 export interface TrustedStatus {
@@ -155,6 +155,11 @@ function entryProblem(
   return missing === undefined ? rendered : fail({ reason: missing });
 }
 
+/** undoOf is the status's undo record as a field to spread, or none. */
+function undoOf(status: InjectionStatus): Pick<InjectionStatus, 'undo'> {
+  return status.undo === undefined ? {} : { undo: status.undo };
+}
+
 /**
  * trustStatus keeps the status entries the pod bears out (see the module comment), and
  * says in a warning what it does not trust.
@@ -165,7 +170,7 @@ export function trustStatus(
 ): TrustedStatus {
   const { status } = facts;
   // Most pods arrive without a status: nothing to check.
-  if (status.policies.length + status.containers.length + status.volumes.length === 0) {
+  if (isEmptyStatus(status)) {
     return { status, warnings: [] };
   }
   const names = podNames(facts.pod, status);
@@ -206,6 +211,8 @@ export function trustStatus(
       policies: trusted,
       containers: status.containers.filter((name) => containers.has(name)),
       volumes: status.volumes.filter((name) => volumes.has(name)),
+      // Carried as it is: it names no policy, and uninject reads it against the pod.
+      ...undoOf(status),
     },
     warnings,
   };

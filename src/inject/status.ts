@@ -1,13 +1,15 @@
 /**
  * The `tandem.dev/status` annotation: what tandem injected into a pod, so that a second
  * admission of the same pod (reinvocation, `kubectl get -o yaml | kubectl apply`) adds
- * nothing again and tandem can tell its own containers from the author's.
+ * nothing again, tandem can tell its own containers from the author's, and `tandem
+ * uninject` can take out exactly what tandem put in (its `undo` record, undo.ts).
  */
 import { STATUS_ANNOTATION } from '../annotations.ts';
 import { isJsonObject } from '../json.ts';
 import { denial } from '../denial.ts';
 import { fail, ok, type Result } from './result.ts';
 import type { SelectionReason } from './types.ts';
+import { readUndo, writeUndo, type Undo } from './undo.ts';
 
 /** StatusEntry is one injected policy as the status annotation records it. */
 export interface StatusEntry {
@@ -22,10 +24,20 @@ export interface InjectionStatus {
   /** containers and volumes tandem added, by name. */
   readonly containers: readonly string[];
   readonly volumes: readonly string[];
+  /**
+   * undo is everything else tandem changed, for `tandem uninject`; undefined in a status
+   * written before tandem recorded it, which uninject refuses to guess at.
+   */
+  readonly undo?: Undo | undefined;
 }
 
 /** EMPTY_STATUS is the status of a pod tandem has not touched. */
 export const EMPTY_STATUS: InjectionStatus = { policies: [], containers: [], volumes: [] };
+
+/** isEmptyStatus tells a status that records nothing: a pod tandem has not touched. */
+export function isEmptyStatus(status: InjectionStatus): boolean {
+  return status.policies.length + status.containers.length + status.volumes.length === 0;
+}
 
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string');
@@ -42,7 +54,8 @@ function isStatusEntry(value: unknown): value is StatusEntry {
 
 /**
  * parseStatus reads the annotation; a value that is not tandem's shape gives an error
- * message rather than a guess, since trusting a forged status would skip injection.
+ * message rather than a guess, since trusting a forged status would skip injection. Both
+ * shapes tandem has written are read: with the `undo` record and, from before it, without.
  */
 export function parseStatus(raw: string | undefined): Result<InjectionStatus> {
   if (raw === undefined) return ok(EMPTY_STATUS);
@@ -55,7 +68,7 @@ export function parseStatus(raw: string | undefined): Result<InjectionStatus> {
   const shapeError = fail(
     denial(
       'StatusInvalid',
-      `annotation ${STATUS_ANNOTATION} is not one tandem wrote: expected {"policies":[{"name","hash","reason"}],"containers":[],"volumes":[]}`,
+      `annotation ${STATUS_ANNOTATION} is not one tandem wrote: expected {"policies":[{"name","hash","reason"}],"containers":[],"volumes":[],"undo":{}}`,
     ),
   );
   if (!isJsonObject(value) || !Array.isArray(value.policies)) return shapeError;
@@ -65,7 +78,10 @@ export function parseStatus(raw: string | undefined): Result<InjectionStatus> {
   if (entries.length !== policies.length || !isStringArray(containers) || !isStringArray(volumes)) {
     return shapeError;
   }
-  return ok({ policies: entries, containers, volumes });
+  if (value.undo === undefined) return ok({ policies: entries, containers, volumes });
+  const undo = readUndo(value.undo);
+  if (undo === undefined) return shapeError;
+  return ok({ policies: entries, containers, volumes, undo });
 }
 
 /** serializeStatus writes the annotation value; keys in a fixed order so output is stable. */
@@ -74,5 +90,6 @@ export function serializeStatus(status: InjectionStatus): string {
     policies: status.policies.map((p) => ({ name: p.name, hash: p.hash, reason: p.reason })),
     containers: status.containers,
     volumes: status.volumes,
+    ...(status.undo === undefined ? {} : { undo: writeUndo(status.undo) }),
   });
 }

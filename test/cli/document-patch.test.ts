@@ -29,10 +29,31 @@ t.test('a patch changes only what it names, in place, with pointers unescaped', 
   t.end();
 });
 
+t.test("uninject's removes take out a key or an item, and the comments of the rest stay", (t) => {
+  const document = documentOf(
+    '# head\nmetadata:\n  annotations:\n    a/b: x # kept\n    t: y\nspec:\n  containers: [{name: a}, {name: c}] # list\n',
+  );
+  patchDocument(
+    document,
+    [],
+    [
+      { op: 'remove', path: '/metadata/annotations/t' },
+      { op: 'remove', path: '/spec/containers/1' },
+    ],
+  );
+  t.equal(
+    document.toString(),
+    '# head\nmetadata:\n  annotations:\n    a/b: x # kept\nspec:\n  containers: [ { name: a } ] # list\n',
+  );
+  t.end();
+});
+
 t.test('an operation the engine never writes, or a path that is not there, throws', (t) => {
   const document = documentOf('spec: {containers: [{name: a}], name: x}\n');
   const bad = [
-    { op: 'remove', path: '/spec/containers/0' },
+    { op: 'copy', from: '/spec/name', path: '/spec/other' },
+    { op: 'remove', path: '/spec/containers/1' },
+    { op: 'remove', path: '/spec/nothing' },
     { op: 'add', path: '', value: {} },
     { op: 'add', path: '/spec/nothing/0', value: 1 },
     { op: 'add', path: '/spec/containers/7/env', value: [] },

@@ -2,10 +2,11 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
-import { Document } from 'yaml';
+import { Document, parse } from 'yaml';
 import { parseManifests } from '../../src/cli/documents.ts';
 import { MANIFEST_YAML_OPTIONS } from '../../src/cli/manifest-yaml.ts';
 import { injectManifests } from '../../src/cli/manifests.ts';
+import { uninjectManifests } from '../../src/cli/uninject-manifests.ts';
 import { staticNamespaces } from '../../src/kube/static-namespaces.ts';
 import { findPodTemplate } from '../../src/inject/workloads.ts';
 import { isJsonObject } from '../../src/json.ts';
@@ -126,6 +127,37 @@ if (files.length === 0) {
       t.end();
     });
   }
+
+  t.test(
+    `uninject after inject gives back every corpus manifest, in both modes (${files.length} files)`,
+    (t) => {
+      let largest = { bytes: 0, withoutUndo: 0, file: '' };
+      for (const file of files) {
+        const name = path.basename(file);
+        const input = requestAll(readFileSync(file, 'utf8'));
+        const original = parseManifests(input, file).map(({ value }) => value);
+        for (const mode of ['native', 'classic'] as const) {
+          const injected = run(input, file, mode).documents.join('');
+          for (const status of injected.matchAll(/tandem\.dev\/status: (.*)$/gm)) {
+            const value = String(parse(status[1] ?? '""'));
+            const bytes = Buffer.byteLength(value);
+            const listed = JSON.parse(value) as Record<string, unknown>;
+            delete listed.undo;
+            const withoutUndo = Buffer.byteLength(JSON.stringify(listed));
+            if (bytes > largest.bytes) largest = { bytes, withoutUndo, file: `${name} (${mode})` };
+          }
+          const back = uninjectManifests(parseManifests(injected, file), file);
+          t.strictSame([back.problems, back.warnings], [[], []], `${name} (${mode}): no problem`);
+          const values = parseManifests(back.documents.join(''), file).map(({ value }) => value);
+          t.strictSame(values, original, `${name} (${mode}): the manifest as it was`);
+        }
+      }
+      t.comment(
+        `largest tandem.dev/status: ${largest.bytes} bytes (${largest.withoutUndo} without the undo record), ${largest.file}`,
+      );
+      t.end();
+    },
+  );
 
   t.test(
     `kubectl reads every injected corpus manifest as the input plus the injection (${files.length} files)`,

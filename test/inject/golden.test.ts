@@ -18,8 +18,9 @@ import {
 } from '../../src/cli/test-case.ts';
 import { DENIAL_CODES } from '../../src/denial.ts';
 import type { InjectResult } from '../../src/inject/types.ts';
+import { uninjectPod } from '../../src/inject/uninject.ts';
 import { readPolicyFiles } from '../../src/policy/load.ts';
-import { checkPod } from '../fixtures/check-pod.ts';
+import { applyPatch, checkPod } from '../fixtures/check-pod.ts';
 import { REPO_ROOT } from '../fixtures/corpus.ts';
 import { reviewFor } from '../fixtures/reviews/reviews.ts';
 import { runTandem } from '../fixtures/tandem-cli.ts';
@@ -135,6 +136,15 @@ for (const name of cases) {
       injected,
       'tandem inject writes the same pod',
     );
+    // A pod that came with a status of its own (forged-status) gets back none: uninject
+    // takes out all tandem's status says, the status included.
+    const pod = parse(inputText) as V1Pod;
+    if (pod.metadata?.annotations?.['tandem.dev/status'] === undefined) {
+      const back = uninjectPod(injected);
+      t.equal(back.outcome, 'patched');
+      const patch = back.outcome === 'patched' ? back.patch : [];
+      t.strictSame(applyPatch(injected, patch), pod, 'uninject gives back the input pod');
+    }
     t.end();
   });
 }

@@ -73,6 +73,23 @@ t.test(
           policies: [{ name: 'shipper', hash: HASH, reason: 'annotation' }],
           containers: ['shipper'],
           volumes: ['shipper-logs'],
+          // Nothing of the forged status is kept, so the record of this injection is whole.
+          undo: {
+            made: { volumes: 'absent', initContainers: 'absent' },
+            annotations: [
+              'example.com/shipped-by',
+              'example.com/level',
+              'kubectl.kubernetes.io/default-container',
+            ],
+            app: [
+              {
+                containers: ['app'],
+                env: ['LOG_DIR'],
+                mounts: ['/var/log/app'],
+                made: { env: 'absent', volumeMounts: 'absent' },
+              },
+            ],
+          },
         },
         'the status is rewritten to what is in the pod',
       );
