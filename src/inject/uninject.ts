@@ -42,11 +42,6 @@ interface Edit {
   readonly warnings: string[];
 }
 
-/**
- * removeItems removes from the list at `path` the items `pick` chooses (indices into
- * `items`), from the last so each index still holds; when tandem created the list and
- * nothing else is left in it, the list goes back to what it was (absent or null).
- */
 /** ListRemoval is what to take out of one list: which items, and whether tandem made the list. */
 interface ListRemoval {
   readonly path: string;
@@ -55,6 +50,11 @@ interface ListRemoval {
   readonly made: Prior | undefined;
 }
 
+/**
+ * removeItems removes from the list at `path` the items at `indices`, from the last so
+ * each index still holds; when tandem created the list and nothing else is left in it,
+ * the list goes back to what it was (absent or null).
+ */
 function removeItems(edit: Edit, { path, items, indices, made }: ListRemoval): void {
   if (indices.size === 0) return;
   if (made !== undefined && indices.size === items.length) {

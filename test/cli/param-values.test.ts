@@ -8,35 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { parse } from 'yaml';
+import { GREETER_VALUES, greeterPolicy } from '../fixtures/greeter.ts';
 import { REPO_POLICIES } from '../fixtures/reviews/harness.ts';
 import { runTandem } from '../fixtures/tandem-cli.ts';
 
-const GREETER = `apiVersion: tandem.dev/v1alpha1
-kind: SidecarPolicy
-metadata: {name: greeter}
-spec:
-  pattern: sidecar
-  params:
-    greeting: {required: true, pattern: '[a-z]{1,16}'}
-    audience: {default: world, pattern: '[a-z]{1,16}', setBy: namespace}
-    accent: {default: none, pattern: '[a-z]{1,16}'}
-  containers:
-    - name: greeter
-      image: registry.example/greeter:1
-      env:
-        - {name: GREETING, value: '{{ params.greeting }}'}
-        - {name: AUDIENCE, value: '{{ params.audience }}'}
-        - {name: ACCENT, value: '{{ params.accent }}'}
-`;
+const GREETER = greeterPolicy({ audienceSetBy: 'namespace', accent: true });
 
-const VALUES = `apiVersion: tandem.dev/v1alpha1
-kind: PolicyValues
-metadata: {name: cluster}
-spec:
-  greeter:
-    greeting: hello
-    audience: everyone
-`;
+const VALUES = GREETER_VALUES;
 
 const POD = `apiVersion: v1
 kind: Pod

@@ -6,36 +6,16 @@
  */
 import t from 'tap';
 import type { Operation } from 'fast-json-patch';
+import { GREETER_VALUES, greeterPolicy } from '../fixtures/greeter.ts';
 import { applyPatch } from '../fixtures/check-pod.ts';
 import { startClusterServe } from '../fixtures/kube/cluster-serve.ts';
 import { sendReview } from '../fixtures/reviews/harness.ts';
 import { reviewFor } from '../fixtures/reviews/reviews.ts';
 
 // greeting: the admin's value, a namespace's or the pod's; audience: the admin's alone.
-const GREETER = `apiVersion: tandem.dev/v1alpha1
-kind: SidecarPolicy
-metadata: {name: greeter}
-spec:
-  pattern: sidecar
-  params:
-    greeting: {required: true, pattern: '[a-z]{1,16}'}
-    audience: {default: world, pattern: '[a-z]{1,16}', setBy: cluster}
-  containers:
-    - name: greeter
-      image: registry.example/greeter:1
-      env:
-        - {name: GREETING, value: '{{ params.greeting }}'}
-        - {name: AUDIENCE, value: '{{ params.audience }}'}
-`;
+const GREETER = greeterPolicy({ audienceSetBy: 'cluster', accent: false });
 
-const VALUES = `apiVersion: tandem.dev/v1alpha1
-kind: PolicyValues
-metadata: {name: cluster}
-spec:
-  greeter:
-    greeting: hello
-    audience: everyone
-`;
+const VALUES = GREETER_VALUES;
 
 interface Answer {
   readonly allowed: boolean;
