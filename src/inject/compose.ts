@@ -334,6 +334,8 @@ function addToTarget(
   return undefined;
 }
 
+const NO_WARNINGS: readonly string[] = [];
+
 /**
  * addEnv adds a policy's app env to one target container, except a variable the
  * container already has: the API server accepts a repeated name, so the author's value
@@ -344,9 +346,13 @@ function addEnv(
   target: AppContainerAddition,
   env: readonly V1EnvVar[],
   policyName: string,
-): string[] {
+): readonly string[] {
+  // Most policies add mounts or env, not both: nothing to look at for the other.
+  if (env.length === 0) return NO_WARNINGS;
   const warnings: string[] = [];
-  const names = new Set([...(container.env ?? []), ...target.env].map((e) => e.name));
+  const names = new Set<string>();
+  for (const variable of container.env ?? []) names.add(variable.name);
+  for (const variable of target.env) names.add(variable.name);
   for (const variable of env) {
     if (names.has(variable.name)) {
       warnings.push(
@@ -370,9 +376,14 @@ function addMounts(
   target: AppContainerAddition,
   mounts: readonly V1VolumeMount[],
 ): string | undefined {
+  if (mounts.length === 0) return undefined;
   const taken = new ClaimBook<string>();
-  for (const [i, mount] of [...(container.volumeMounts ?? []), ...target.volumeMounts].entries()) {
+  const own = container.volumeMounts ?? [];
+  for (const [i, mount] of own.entries()) {
     taken.claim(mountPathClaim(mount.mountPath, 'volumeMounts', i), mount.mountPath);
+  }
+  for (const [i, mount] of target.volumeMounts.entries()) {
+    taken.claim(mountPathClaim(mount.mountPath, 'volumeMounts', own.length + i), mount.mountPath);
   }
   for (const [i, mount] of mounts.entries()) {
     const claim = mountPathClaim(mount.mountPath, 'appContainer.volumeMounts', i);

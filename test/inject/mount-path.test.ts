@@ -3,6 +3,7 @@
  * spelt two ways is one mount, and the clash is denied as for the same spelling.
  */
 import path from 'node:path';
+import fc from 'fast-check';
 import t from 'tap';
 import { injectPod } from '../../src/inject/engine.ts';
 import { resolveMountPath } from '../../src/rules/mount-path.ts';
@@ -137,5 +138,30 @@ spec:
       'b.yaml spec.appContainer.volumeMounts[0].mountPath: app mount path "/var/log/app" is also added by policy "a" (a.yaml:10)',
     ],
   );
+  t.end();
+});
+
+t.test('the shortcut for clean mount paths resolves every path as the segment rule does', (t) => {
+  // The rule itself, segment by segment: what resolveMountPath must equal for any path,
+  // whether or not its shortcut for clean paths takes it.
+  const bySegments = (mountPath: string): string => {
+    const segments: string[] = [];
+    for (const segment of mountPath.split('/')) {
+      if (segment === '' || segment === '.') continue;
+      if (segment === '..') segments.pop();
+      else segments.push(segment);
+    }
+    return `/${segments.join('/')}`;
+  };
+  const piece = fc.constantFrom('/', '.', '..', 'a', 'log', '.b', 'c.', '//');
+  // fast-check names the shortest path on which the two differ.
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+      const mountPath = pieces.join('');
+      return resolveMountPath(mountPath) === bySegments(mountPath);
+    }),
+    { numRuns: 5000 },
+  );
+  t.pass('resolveMountPath agrees with the segment rule on 5,000 generated paths');
   t.end();
 });
