@@ -336,6 +336,32 @@ function addToTarget(
 
 const NO_WARNINGS: readonly string[] = [];
 
+// Below this many comparisons, a policy's few env names are looked for in the container's
+// lists directly; above it, a set of the container's names is cheaper than the scans.
+const ENV_SCAN_LIMIT = 64;
+
+/** listsEnv: `list` sets a variable `name`. */
+function listsEnv(list: readonly V1EnvVar[], name: string): boolean {
+  for (const variable of list) if (variable.name === name) return true;
+  return false;
+}
+
+/** envTaken: the container's own env or tandem's additions set `name`, by `names` if made. */
+function envTaken(
+  name: string,
+  lists: readonly [readonly V1EnvVar[], readonly V1EnvVar[]],
+  names: ReadonlySet<string> | undefined,
+): boolean {
+  return names?.has(name) ?? (listsEnv(lists[0], name) || listsEnv(lists[1], name));
+}
+
+/** envNames is the set of names in `lists`, for a container with many variables. */
+function envNames(...lists: (readonly V1EnvVar[])[]): Set<string> {
+  const names = new Set<string>();
+  for (const list of lists) for (const variable of list) names.add(variable.name);
+  return names;
+}
+
 /**
  * addEnv adds a policy's app env to one target container, except a variable the
  * container already has: the API server accepts a repeated name, so the author's value
@@ -349,21 +375,23 @@ function addEnv(
 ): readonly string[] {
   // Most policies add mounts or env, not both: nothing to look at for the other.
   if (env.length === 0) return NO_WARNINGS;
-  const warnings: string[] = [];
-  const names = new Set<string>();
-  for (const variable of container.env ?? []) names.add(variable.name);
-  for (const variable of target.env) names.add(variable.name);
+  const lists = [container.env ?? [], target.env] as const;
+  const scans = (lists[0].length + lists[1].length) * env.length;
+  const names = scans > ENV_SCAN_LIMIT ? envNames(...lists) : undefined;
+  let warnings: string[] | undefined;
   for (const variable of env) {
-    if (names.has(variable.name)) {
+    const { name } = variable;
+    if (envTaken(name, lists, names)) {
+      warnings ??= [];
       warnings.push(
-        `container "${container.name}" keeps its own env ${variable.name}; policy "${policyName}" would set it too`,
+        `container "${container.name}" keeps its own env ${name}; policy "${policyName}" would set it too`,
       );
       continue;
     }
-    names.add(variable.name);
+    names?.add(name);
     target.env.push({ ...variable });
   }
-  return warnings;
+  return warnings ?? NO_WARNINGS;
 }
 
 /**

@@ -23,11 +23,17 @@ function isListOf(value: JsonValue | undefined, item: (v: JsonValue) => boolean)
 const isNamed = (value: JsonValue): boolean =>
   isJsonObject(value) && typeof value.name === 'string';
 
+/** CONTAINER_LISTS are the lists of a container the engine reads or appends to. */
+const CONTAINER_LISTS = ['env', 'volumeMounts', 'ports'] as const;
+
 function containerProblem(list: JsonValue | undefined, field: string): string | undefined {
   if (!isListOf(list, isNamed)) return `${field} is not a list of named containers`;
-  for (const [i, container] of (Array.isArray(list) ? list : []).entries()) {
+  if (!Array.isArray(list)) return undefined;
+  // An index loop: entries() made a pair for each of a large pod's containers.
+  for (let i = 0; i < list.length; i += 1) {
+    const container = list[i];
     if (!isJsonObject(container)) continue;
-    for (const key of ['env', 'volumeMounts', 'ports']) {
+    for (const key of CONTAINER_LISTS) {
       if (!isListOf(container[key], isJsonObject)) return `${field}[${i}].${key} is not a list`;
     }
   }

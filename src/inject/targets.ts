@@ -16,7 +16,11 @@ export function targetContainers(
   const { containers, targetNames } = facts;
   if (targetNames === undefined) {
     const added = new Set(facts.status.containers);
-    return ok(containers.flatMap((c, i) => (added.has(c.name) ? [] : [i])));
+    const targets: number[] = [];
+    for (const [i, container] of containers.entries()) {
+      if (!added.has(container.name)) targets.push(i);
+    }
+    return ok(targets);
   }
   if (targetNames.length === 0) {
     // Most often a templated value that came out empty: injecting the policy's mounts and

@@ -163,14 +163,46 @@ function appEntry({ env, mounts, made }: AppUndo): JsonObject {
   return entry;
 }
 
+/** sameStrings: two lists of the same strings in the same order. */
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** sameAppUndo: two containers gained the same env and mounts and made the same lists. */
+function sameAppUndo(a: AppUndo, b: AppUndo): boolean {
+  return (
+    a.made.env === b.made.env &&
+    a.made.volumeMounts === b.made.volumeMounts &&
+    sameStrings(a.env, b.env) &&
+    sameStrings(a.mounts, b.mounts)
+  );
+}
+
+/** AppGroup is the containers that gained one record. */
+interface AppGroup {
+  readonly containers: string[];
+  readonly undo: AppUndo;
+}
+
 /** writeAppGroups groups the containers that gained the same env and mounts (readAppGroups). */
 function writeAppGroups(app: ReadonlyMap<string, AppUndo>): JsonObject[] {
-  const groups = new Map<string, { containers: string[]; undo: AppUndo }>();
+  const groups = new Map<string, AppGroup>();
+  // Neighbours mostly gained the same (every container gets a policy's env alike), and
+  // comparing with the last group costs no key.
+  let last: AppGroup | undefined;
   for (const [name, undo] of app) {
+    if (last !== undefined && sameAppUndo(last.undo, undo)) {
+      last.containers.push(name);
+      continue;
+    }
     const key = appGroupKey(undo);
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, { containers: [name], undo });
-    else group.containers.push(name);
+    last = groups.get(key);
+    if (last === undefined) {
+      last = { containers: [name], undo };
+      groups.set(key, last);
+    } else last.containers.push(name);
   }
   return [...groups.values()].map(({ containers, undo }) => ({ containers, ...appEntry(undo) }));
 }

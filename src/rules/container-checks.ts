@@ -10,10 +10,18 @@ import { denial, type Denial } from '../denial.ts';
 import { ClaimBook, isPortNumber, mountPathClaim, portClaims, type Claim } from './pod-claims.ts';
 
 /**
- * PortBook records who holds each port and port name of the pod, as a phrase for a
- * message: `container "app" of the pod`, `port "x" of container "y" of policy "p"`.
+ * PortHolder is who holds a port or port name: a container of the pod, or of a policy
+ * (`policy`). Kept as it is and put into words only for a clash (describeHolder): a pod
+ * of many containers books every port, and a clash is rare.
  */
-export type PortBook = ClaimBook<string>;
+interface PortHolder {
+  readonly container: V1Container;
+  readonly claim: Claim;
+  readonly policy?: string;
+}
+
+/** PortBook records who holds each port and port name of the pod. */
+export type PortBook = ClaimBook<PortHolder>;
 
 /** listener names a port's side of a clash: the container, and the port's name if it has one. */
 function listener(container: V1Container, claim: Claim): string {
@@ -21,6 +29,15 @@ function listener(container: V1Container, claim: Claim): string {
   return port === undefined
     ? `container "${container.name}"`
     : `port "${port}" of container "${container.name}"`;
+}
+
+/**
+ * describeHolder is a holder as a message says it: `container "app" of the pod`,
+ * `port "x" of container "y" of policy "p"`.
+ */
+function describeHolder({ container, claim, policy }: PortHolder): string {
+  const owner = policy === undefined ? 'the pod' : `policy "${policy}"`;
+  return `${listener(container, claim)} of ${owner}`;
 }
 
 /** bookPodPorts lists the ports and port names the pod's own containers already declare. */
@@ -32,9 +49,7 @@ export function bookPodPorts(pod: V1Pod): PortBook {
     [spec?.containers ?? [], false],
   ] as const) {
     for (const container of list) {
-      for (const claim of portClaims(container, init)) {
-        book.claim(claim, `${listener(container, claim)} of the pod`);
-      }
+      for (const claim of portClaims(container, init)) book.claim(claim, { container, claim });
     }
   }
   return book;
@@ -90,10 +105,11 @@ function portProblem(
       };
     }
     for (const claim of claims.filter((c) => c.index === j)) {
-      const self = listener(container, claim);
-      const holder = ports.claim(claim, `${self} of policy "${policyName}"`);
-      if (holder !== undefined)
-        return { code: 'PortClash', reason: clashMessage(claim, self, holder) };
+      const holder = ports.claim(claim, { container, claim, policy: policyName });
+      if (holder !== undefined) {
+        const self = listener(container, claim);
+        return { code: 'PortClash', reason: clashMessage(claim, self, describeHolder(holder)) };
+      }
     }
   }
   return undefined;
