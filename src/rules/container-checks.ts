@@ -7,7 +7,14 @@
  */
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { denial, type Denial } from '../denial.ts';
-import { ClaimBook, isPortNumber, mountPathClaim, portClaims, type Claim } from './pod-claims.ts';
+import {
+  ClaimBook,
+  forEachPortClaim,
+  isPortNumber,
+  mountPathClaim,
+  portClaims,
+  type Claim,
+} from './pod-claims.ts';
 
 /**
  * PortHolder is who holds a port or port name: a container of the pod, or of a policy
@@ -16,7 +23,8 @@ import { ClaimBook, isPortNumber, mountPathClaim, portClaims, type Claim } from 
  */
 interface PortHolder {
   readonly container: V1Container;
-  readonly claim: Claim;
+  /** index is the port's place in the container's `ports`. */
+  readonly index: number;
   readonly policy?: string;
 }
 
@@ -24,8 +32,8 @@ interface PortHolder {
 export type PortBook = ClaimBook<PortHolder>;
 
 /** listener names a port's side of a clash: the container, and the port's name if it has one. */
-function listener(container: V1Container, claim: Claim): string {
-  const port = container.ports?.[claim.index]?.name;
+function listener(container: V1Container, index: number): string {
+  const port = container.ports?.[index]?.name;
   return port === undefined
     ? `container "${container.name}"`
     : `port "${port}" of container "${container.name}"`;
@@ -35,9 +43,9 @@ function listener(container: V1Container, claim: Claim): string {
  * describeHolder is a holder as a message says it: `container "app" of the pod`,
  * `port "x" of container "y" of policy "p"`.
  */
-function describeHolder({ container, claim, policy }: PortHolder): string {
+function describeHolder({ container, index, policy }: PortHolder): string {
   const owner = policy === undefined ? 'the pod' : `policy "${policy}"`;
-  return `${listener(container, claim)} of ${owner}`;
+  return `${listener(container, index)} of ${owner}`;
 }
 
 /** bookPodPorts lists the ports and port names the pod's own containers already declare. */
@@ -49,7 +57,9 @@ export function bookPodPorts(pod: V1Pod): PortBook {
     [spec?.containers ?? [], false],
   ] as const) {
     for (const container of list) {
-      for (const claim of portClaims(container, init)) book.claim(claim, { container, claim });
+      forEachPortClaim(container, init, (kind, key, index) => {
+        book.claim({ kind, key }, { container, index });
+      });
     }
   }
   return book;
@@ -105,9 +115,9 @@ function portProblem(
       };
     }
     for (const claim of claims.filter((c) => c.index === j)) {
-      const holder = ports.claim(claim, { container, claim, policy: policyName });
+      const holder = ports.claim(claim, { container, index: j, policy: policyName });
       if (holder !== undefined) {
-        const self = listener(container, claim);
+        const self = listener(container, j);
         return { code: 'PortClash', reason: clashMessage(claim, self, describeHolder(holder)) };
       }
     }

@@ -49,27 +49,37 @@ export function isPortNumber(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535;
 }
 
+/** PortClaimKind is what a port claims: its number and protocol, or its name. */
+export type PortClaimKind = Extract<ClaimKind, 'port' | 'port name'>;
+
 /**
- * portClaims lists the ports `container` claims in a pod: each port's name, and, while
- * the container keeps running, its number and protocol. A number outside 1-65535 claims
- * nothing (it is refused by its own check, or is an integer param's unset 0 in lint).
+ * forEachPortClaim calls `visit` with each claim of `container`'s ports in a pod: each
+ * port's name, and, while the container keeps running, its number and protocol. A
+ * number outside 1-65535 claims nothing (it is refused by its own check, or is an integer
+ * param's unset 0 in lint). Visiting, rather than listing, lets admission book a large
+ * pod's ports without a list and a field path for each.
  */
-export function portClaims(container: V1Container, init: boolean): Claim[] {
+export function forEachPortClaim(
+  container: V1Container,
+  init: boolean,
+  visit: (kind: PortClaimKind, key: string, index: number) => void,
+): void {
   const running = isLongRunning(container, init);
-  const claims: Claim[] = [];
   for (const [j, port] of (container.ports ?? []).entries()) {
     if (running && isPortNumber(port.containerPort)) {
-      claims.push({
-        kind: 'port',
-        key: portKey(port.containerPort, port.protocol),
-        field: `ports[${j}].containerPort`,
-        index: j,
-      });
+      visit('port', portKey(port.containerPort, port.protocol), j);
     }
-    if (port.name !== undefined && port.name !== '') {
-      claims.push({ kind: 'port name', key: port.name, field: `ports[${j}].name`, index: j });
-    }
+    if (port.name !== undefined && port.name !== '') visit('port name', port.name, j);
   }
+}
+
+/** portClaims lists the claims of `container`'s ports (forEachPortClaim), with their fields. */
+export function portClaims(container: V1Container, init: boolean): Claim[] {
+  const claims: Claim[] = [];
+  forEachPortClaim(container, init, (kind, key, index) => {
+    const field = kind === 'port' ? `ports[${index}].containerPort` : `ports[${index}].name`;
+    claims.push({ kind, key, field, index });
+  });
   return claims;
 }
 
