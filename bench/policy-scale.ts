@@ -27,6 +27,7 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '3' },
       'node-flags': { type: 'string', default: '' },
       'warm-seconds': { type: 'string', default: '10' },
+      'fresh-warm-seconds': { type: 'string', default: '0.5' },
     },
   });
   const pinning = pinCores();
@@ -80,7 +81,8 @@ async function main(): Promise<void> {
       await start('tandem-1000', many),
       await start('tandem-3-fresh', join(REPO, 'policies')),
     );
-    for (const server of servers.slice(1)) await warmUp(server.url, text, 0.5);
+    const freshWarm = Number(values['fresh-warm-seconds']);
+    for (const server of servers.slice(1)) await warmUp(server.url, text, freshWarm);
     const seconds = Number(values.seconds);
     for (let round = 0; round < Number(values.rounds); round += 1) {
       const line: string[] = [];
