@@ -174,8 +174,8 @@ function extraAnnotations(count: number): Record<string, string> {
 /** pod is a ReplicaSet-made pod: generateName, no name, an owner reference. */
 function pod(shape: PodShape): JsonObject {
   return {
-    apiVersion: 'v1',
     kind: 'Pod',
+    apiVersion: 'v1',
     metadata: {
       generateName: `${REPLICA_SET}-`,
       namespace: NAMESPACE,
@@ -234,9 +234,10 @@ function pod(shape: PodShape): JsonObject {
 export function review(object: JsonObject): JsonObject {
   const gvk = { group: '', version: 'v1', kind: 'Pod' };
   const gvr = { group: '', version: 'v1', resource: 'pods' };
+  // Field order as the apiserver writes it (Go's TypeMeta: kind, then apiVersion).
   return {
-    apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
+    apiVersion: 'admission.k8s.io/v1',
     request: {
       uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
       kind: gvk,
@@ -259,7 +260,7 @@ export function review(object: JsonObject): JsonObject {
       object,
       oldObject: null,
       dryRun: false,
-      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' },
+      options: { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1' },
     },
   };
 }

@@ -108,20 +108,45 @@ export function encodeReview(
 /** REVIEW_CONTENT_TYPE is the answer's content type, set with the text encodeReviewJson writes. */
 export const REVIEW_CONTENT_TYPE = 'application/json; charset=utf-8';
 
+/** ReviewJsonParts is an answer's JSON text before and after the value of its uid. */
+export interface ReviewJsonParts {
+  readonly head: string;
+  readonly tail: string;
+}
+
 /**
- * encodeReviewJson is encodeReview's JSON text, written once: handed to fastify as a
- * string with its content type, the answer is not stringified a second time, and the
- * patch's base64 (A-Z, a-z, 0-9, `+`, `/`, `=`: nothing JSON escapes) goes in as it is
- * instead of being scanned for characters to escape.
+ * encodeReviewParts is encodeReview's JSON text, written once and cut where the uid's
+ * value goes, so one answer serves every request that gets it (the answer cache).
+ * Handed to fastify as a string with its content type, the answer is not stringified a
+ * second time, and the patch's base64 (A-Z, a-z, 0-9, `+`, `/`, `=`: nothing JSON
+ * escapes) goes in as it is instead of being scanned for characters to escape.
  */
+export function encodeReviewParts(
+  apiVersion: AdmissionVersion,
+  answer: AdmissionAnswer,
+): ReviewJsonParts {
+  const { patch, ...rest } = answer;
+  const text = JSON.stringify(encodeReview(apiVersion, '', rest));
+  // The uid is the response's first field: its empty value is the first `""` after
+  // `"uid":`, as nothing before it (version and kind) can hold that text.
+  const at = text.indexOf('"uid":""') + '"uid":"'.length;
+  const head = text.slice(0, at);
+  const tail = text.slice(at);
+  if (patch === undefined) return { head, tail };
+  // The text ends with the response's and the review's closing braces.
+  return { head, tail: `${tail.slice(0, -2)},"patch":"${patch}"}}` };
+}
+
+/** joinReview is the answer's text for the request `uid`. */
+export function joinReview(parts: ReviewJsonParts, uid: string): string {
+  return parts.head + JSON.stringify(uid).slice(1, -1) + parts.tail;
+}
+
+/** encodeReviewJson is encodeReview's JSON text for the request `uid`. */
 export function encodeReviewJson(
   apiVersion: AdmissionVersion,
   uid: string,
   answer: AdmissionAnswer,
 ): string {
-  const { patch, ...rest } = answer;
-  const text = JSON.stringify(encodeReview(apiVersion, uid, rest));
-  if (patch === undefined) return text;
-  // The text ends with the response's and the review's closing braces.
-  return `${text.slice(0, -2)},"patch":"${patch}"}}`;
+  return joinReview(encodeReviewParts(apiVersion, answer), uid);
 }

@@ -10,9 +10,18 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Logger } from 'pino';
-import { admitPod, type AdmitEnv } from '../admission/pod.ts';
-import { encodeReviewJson, errored, REVIEW_CONTENT_TYPE } from '../admission/response.ts';
+import type { AdmitEnv } from '../admission/pod.ts';
+import { joinReview, REVIEW_CONTENT_TYPE } from '../admission/response.ts';
 import { parseReview } from '../admission/review.ts';
+import {
+  admitReview,
+  fromCache,
+  logAdmission,
+  remember,
+  type AdmissionSummary,
+} from './admission-summary.ts';
+import { AnswerCache } from './answer-cache.ts';
+import { CachedReview, ParsedReview, reviewBodyParser } from './review-body.ts';
 import { answerPipelinedRequests, limitConnections } from './connections.ts';
 import type { RejectedStatus, ServerMetrics } from './metrics.ts';
 
@@ -50,6 +59,8 @@ export interface AppDeps extends AdmitEnv {
   readonly maxConnections?: number;
   /** timeouts override CONNECTION_TIMEOUTS, for tests that cannot wait for them. */
   readonly timeouts?: Partial<ConnectionTimeouts>;
+  /** answerCacheBytes bounds the answer cache; DEFAULT_CACHE_BYTES when absent, 0 turns it off. */
+  readonly answerCacheBytes?: number;
 }
 
 /** ConnectionTimeouts bound how long a connection may take over each step, in ms. */
@@ -145,12 +156,6 @@ export function buildApp(deps: AppDeps) {
     // (with `Connection: close`, which fastify adds while closing), not refused with 503:
     // the apiserver does not retry, so a 503 is a refused pod.
     return503OnClosing: false,
-    // A pod may legitimately carry a "__proto__" or "constructor" key (free-form maps
-    // such as CSI volumeAttributes). fastify's default answers 400, which with
-    // failurePolicy Fail refuses the pod; dropping the key is safe because the patch
-    // never copies the author's maps, only adds to them.
-    onProtoPoisoning: 'remove',
-    onConstructorPoisoning: 'remove',
   });
   limitConnections(app.server, {
     maxConnections: deps.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
@@ -160,6 +165,21 @@ export function buildApp(deps: AppDeps) {
   // Reviews are JSON; fastify's text/plain parser would let other bodies through to 400
   // where 415 says what is wrong.
   app.removeContentTypeParser('text/plain');
+  const answers = new AnswerCache(deps.answerCacheBytes);
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string' },
+    reviewBodyParser(
+      answers,
+      { policies: deps.getPolicies, namespace: (name) => deps.namespaces.lookup(name) },
+      // A pod may legitimately carry a "__proto__" or "constructor" key (free-form maps
+      // such as CSI volumeAttributes). fastify's default answers 400, which with
+      // failurePolicy Fail refuses the pod; dropping the key is safe because the patch
+      // never copies the author's maps, only adds to them.
+      app.getDefaultJsonParser('remove', 'remove'),
+    ),
+  );
 
   app.addHook('onSend', (_request, reply, payload, done) => {
     // Draining: the apiserver keeps reusing keep-alive connections to a terminating pod
@@ -182,69 +202,36 @@ export function buildApp(deps: AppDeps) {
   });
 
   app.post('/mutate', (request, reply) => {
-    const parsed = parseReview(request.body);
-    if (!parsed.ok) {
-      deps.metrics.recordRejected(400);
-      logRejected(deps.logger, request, {
-        status: 400,
-        code: 'TANDEM_ERR_INPUT',
-        message: parsed.message,
-      });
-      return reply.code(400).send({ code: 'TANDEM_ERR_INPUT', message: parsed.message });
-    }
-    const { apiVersion, request: review } = parsed.review;
-    let admission: ReturnType<typeof admitPod>;
-    try {
-      admission = admitPod(review, deps);
-    } catch (error) {
-      // admitPod answers its own failures; this is the last guard that still echoes the uid.
-      admission = {
-        answer: errored(500, 'tandem failed on this review'),
-        result: 'errored',
-        injected: [],
-        pod: '',
-        error,
-      };
+    const body = request.body;
+    let summary: AdmissionSummary;
+    if (body instanceof CachedReview) {
+      summary = fromCache(body.answer, body.uid);
+    } else {
+      const parsed = parseReview(body instanceof ParsedReview ? body.json : body);
+      if (!parsed.ok) {
+        deps.metrics.recordRejected(400);
+        logRejected(deps.logger, request, {
+          status: 400,
+          code: 'TANDEM_ERR_INPUT',
+          message: parsed.message,
+        });
+        return reply.code(400).send({ code: 'TANDEM_ERR_INPUT', message: parsed.message });
+      }
+      const { apiVersion, request: review } = parsed.review;
+      summary = admitReview(apiVersion, review, deps);
+      const key = body instanceof ParsedReview ? body.key : undefined;
+      if (key !== undefined) remember(answers, key, summary, deps);
     }
     const seconds = reply.elapsedTime / 1000;
-    deps.metrics.recordAdmission(admission.result, review.dryRun, seconds);
-    if (admission.injected.length > 0) {
-      deps.metrics.recordInjections(admission.injected, review.dryRun);
+    deps.metrics.recordAdmission(summary.result, summary.dryRun, seconds);
+    if (summary.injected.length > 0) {
+      deps.metrics.recordInjections(summary.injected, summary.dryRun);
     }
-    if (admission.denial !== undefined) {
-      deps.metrics.recordDenial(
-        admission.denial.policy ?? '',
-        admission.denial.code,
-        review.dryRun,
-      );
+    if (summary.denial !== undefined) {
+      deps.metrics.recordDenial(summary.denial.policy ?? '', summary.denial.code, summary.dryRun);
     }
-    const line = {
-      uid: review.uid,
-      namespace: review.namespace,
-      pod: admission.pod,
-      policies: admission.injected,
-      result: admission.result,
-      durationMs: reply.elapsedTime,
-      dryRun: review.dryRun,
-    };
-    if (admission.result === 'errored') {
-      deps.logger.warn(
-        { ...line, message: admission.answer.status?.message, err: admission.error },
-        'admission',
-      );
-    } else if (admission.denial !== undefined) {
-      // The code is what to search and alert on; the message is what the pod's author saw.
-      const { code, policy } = admission.denial;
-      deps.logger.info(
-        { ...line, reason: code, policy, message: admission.answer.status?.message },
-        'admission',
-      );
-    } else {
-      deps.logger.info(line, 'admission');
-    }
-    return reply
-      .type(REVIEW_CONTENT_TYPE)
-      .send(encodeReviewJson(apiVersion, review.uid, admission.answer));
+    logAdmission(deps.logger, summary, reply.elapsedTime);
+    return reply.type(REVIEW_CONTENT_TYPE).send(joinReview(summary.json, summary.uid));
   });
 
   app.get('/healthz', (_request, reply) => reply.send({ alive: true }));

@@ -1,0 +1,154 @@
+/**
+ * The answer cache. The pods of one ReplicaSet reach the webhook as one review but for
+ * `request.uid`: at mutating admission a pod has only its generateName, no name, uid or
+ * creation time (the apiserver sets those when it stores the pod, after admission), and
+ * the apiserver encodes the rest of the review the same way each time. Such a review is
+ * answered from here without parsing its body or running the engine; the answer is the
+ * one the first of them got, with the new uid.
+ *
+ * The key is the review's text with the uid cut out, as a SHA-256 digest: two reviews
+ * share a key only if every other byte is the same. It is taken only when the body
+ * starts the way the apiserver writes a review (Go's encoding of AdmissionReview: `kind`,
+ * `apiVersion`, then `request` with `uid` first), which fixes where the uid is without a
+ * parse. Anything else is parsed and answered as always and never cached. The opening
+ * quote of the uid is part of that fixed start, its closing quote is in the digest.
+ *
+ * An answer also depends on what the server holds: the policy set and the namespace's
+ * labels and annotations. A cached answer keeps the objects it was computed with and is
+ * used only while they are still the ones served (both are swapped, never edited, when
+ * they change); the sidecar mode is decided once per process.
+ */
+import { hash } from 'node:crypto';
+import type { AdmissionResult } from '../admission/pod.ts';
+import type { ReviewJsonParts } from '../admission/response.ts';
+import type { AdmissionVersion } from '../admission/review.ts';
+import type { Denial } from '../denial.ts';
+import type { NamespaceInfo } from '../kube/namespaces.ts';
+import type { PolicySet } from '../policy/compile.ts';
+
+// The review's first bytes as the apiserver writes them. A uid is a UUID; the class
+// holds no character JSON escapes, so the captured text is the uid's value itself.
+const APISERVER_LAYOUT =
+  /^\{"kind":"AdmissionReview","apiVersion":"(admission\.k8s\.io\/v1(?:beta1)?)","request":\{"uid":"([0-9A-Za-z-]{1,128})"/;
+
+/** ReviewKey is where a review's text puts its uid, and the digest of everything else. */
+export interface ReviewKey {
+  readonly key: string;
+  readonly apiVersion: AdmissionVersion;
+  readonly uid: string;
+}
+
+/**
+ * reviewKey keys a review's text, or says undefined when the text does not start as the
+ * apiserver writes a review.
+ */
+export function reviewKey(text: string): ReviewKey | undefined {
+  const match = APISERVER_LAYOUT.exec(text);
+  if (match === null) return undefined;
+  const [head, apiVersion, uid] = match;
+  if (
+    uid === undefined ||
+    (apiVersion !== 'admission.k8s.io/v1' && apiVersion !== 'admission.k8s.io/v1beta1')
+  ) {
+    return undefined;
+  }
+  // What precedes the uid is fixed by the pattern but for the version, which is in the key.
+  const digest = hash('sha256', text.slice(head.length - 1), 'base64');
+  return { key: `${apiVersion} ${digest}`, apiVersion, uid };
+}
+
+/** CachedAnswer is one answered review, without its uid, and what it was computed with. */
+export interface CachedAnswer {
+  /** json is the answer's text around the uid's value. */
+  readonly json: ReviewJsonParts;
+  readonly apiVersion: AdmissionVersion;
+  readonly result: Exclude<AdmissionResult, 'errored'>;
+  readonly injected: readonly string[];
+  readonly pod: string;
+  readonly denial: Omit<Denial, 'reason'> | undefined;
+  readonly message: string | undefined;
+  readonly namespace: string;
+  readonly dryRun: boolean;
+  /** policies and namespaceInfo are what the answer was computed with. */
+  readonly policies: PolicySet;
+  readonly namespaceInfo: NamespaceInfo | undefined;
+}
+
+/** ServedState is what the server holds now, for a cached answer to be checked against. */
+export interface ServedState {
+  readonly policies: () => PolicySet;
+  readonly namespace: (name: string) => NamespaceInfo | undefined;
+}
+
+/**
+ * DEFAULT_CACHE_BYTES bounds the answers kept: about 800 answers of a medium pod's size
+ * (5 KB). A Deployment rollout needs one entry, and the whole cache is a small part of
+ * the memory target (issue 16: 150 MiB in all).
+ */
+export const DEFAULT_CACHE_BYTES = 4 * 1024 * 1024;
+
+// A key, its Map slot and the entry's fields, besides the answer's text.
+const ENTRY_OVERHEAD_BYTES = 256;
+
+function sizeOf(answer: CachedAnswer): number {
+  // Two bytes a character: V8's one-byte strings take less, which only leaves room.
+  return ENTRY_OVERHEAD_BYTES + 2 * (answer.json.head.length + answer.json.tail.length);
+}
+
+/**
+ * AnswerCache keeps answers by review key within a byte budget, the oldest entries
+ * leaving first. Lookups do not reorder it: the entries that matter are the newest
+ * Deployments', and keeping order costs a delete and a set on every hit.
+ */
+export class AnswerCache {
+  readonly #entries = new Map<string, CachedAnswer>();
+  readonly #budget: number;
+  #bytes = 0;
+
+  constructor(budgetBytes: number = DEFAULT_CACHE_BYTES) {
+    this.#budget = budgetBytes;
+  }
+
+  /** get returns the answer for `key` if it was computed with what `served` holds now. */
+  get(key: string, served: ServedState): CachedAnswer | undefined {
+    const answer = this.#entries.get(key);
+    if (answer === undefined) return undefined;
+    if (
+      answer.policies === served.policies() &&
+      answer.namespaceInfo === served.namespace(answer.namespace)
+    ) {
+      return answer;
+    }
+    this.#remove(key, answer);
+    return undefined;
+  }
+
+  /** set keeps `answer`; one larger than the whole budget is not kept. */
+  set(key: string, answer: CachedAnswer): void {
+    const size = sizeOf(answer);
+    if (size > this.#budget) return;
+    const old = this.#entries.get(key);
+    if (old !== undefined) this.#remove(key, old);
+    this.#entries.set(key, answer);
+    this.#bytes += size;
+    for (const [oldest, entry] of this.#entries) {
+      if (this.#bytes <= this.#budget) break;
+      this.#remove(oldest, entry);
+    }
+  }
+
+  /** size is the number of answers kept. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** bytes is what the kept answers count against the budget. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  #remove(key: string, answer: CachedAnswer): void {
+    this.#entries.delete(key);
+    this.#bytes -= sizeOf(answer);
+  }
+}
