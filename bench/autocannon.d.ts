@@ -15,6 +15,8 @@ declare module 'autocannon' {
     readonly duration?: number;
     /** amount of requests to send in all, then stop. */
     readonly amount?: number;
+    /** idReplacement replaces `[<id>]` in the body with a new id for every request. */
+    readonly idReplacement?: boolean;
     /** reconnectRate closes and reopens a connection after this many requests. */
     readonly reconnectRate?: number;
     /** timeout of one request, in seconds. */

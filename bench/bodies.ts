@@ -384,3 +384,24 @@ export function manyContainersBody(): BenchBody {
 export function singlePolicyBody(size: BodySize): BenchBody {
   return sizedBody(size, SINGLE_POLICY[size]);
 }
+
+/**
+ * SERIAL_MARKER in a body is replaced by a new value for every request (load.ts), so that
+ * each one is a different pod; it is autocannon's id placeholder.
+ */
+export const SERIAL_MARKER = '[<id>]';
+
+/**
+ * distinctReviews makes a body's text into one whose every request is a different pod:
+ * the load replaces SERIAL_MARKER in the generateName with a new value each
+ * time. The pods of one ReplicaSet reach tandem as the same review but for its uid, and
+ * tandem answers those from its answer cache; distinct pods are the other case, a
+ * ReplicaSet's first pod or pods the apiserver writes differently, which the engine
+ * answers.
+ */
+export function distinctReviews(text: string): string {
+  const at = text.indexOf(`"generateName":"${REPLICA_SET}-"`);
+  if (at < 0) throw new Error('the body has no generateName to vary');
+  const value = at + '"generateName":"'.length;
+  return `${text.slice(0, value)}${SERIAL_MARKER}-${text.slice(value)}`;
+}

@@ -10,6 +10,7 @@
 import autocannon from 'autocannon';
 import { Agent, request } from 'node:https';
 import { performance } from 'node:perf_hooks';
+import { SERIAL_MARKER } from './bodies.ts';
 import { cpuSeconds } from './processes.ts';
 
 /** Saturation is what a server sustains flat out. */
@@ -39,6 +40,14 @@ const HEADERS = { 'content-type': 'application/json' };
  */
 const RECONNECT_EVERY = 1000;
 
+let serial = 0;
+
+/** withSerial is the body of one request: the marker, if any, made unique. */
+function withSerial(body: string): string {
+  serial += 1;
+  return body.replace(SERIAL_MARKER, `s${serial.toString(36)}`);
+}
+
 /** cannon is autocannon with the bench's fixed options. */
 function cannon(
   url: string,
@@ -50,6 +59,7 @@ function cannon(
     method: 'POST',
     headers: HEADERS,
     body,
+    idReplacement: body.includes(SERIAL_MARKER),
     reconnectRate: RECONNECT_EVERY,
     ...load,
   });
@@ -154,7 +164,12 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.max(0, index)] ?? Number.NaN;
 }
 
-function sendOne(agent: Agent, target: URL, body: string): Promise<{ ms: number; ok: boolean }> {
+function sendOne(
+  agent: Agent,
+  target: URL,
+  template: string,
+): Promise<{ ms: number; ok: boolean }> {
+  const body = withSerial(template);
   const started = performance.now();
   return new Promise((resolve) => {
     const req = request(

@@ -29,7 +29,13 @@ import {
   measureDrain,
   measureIdleFlood,
 } from './availability.ts';
-import { benchBodies, manyContainersBody, singlePolicyBody, type BenchBody } from './bodies.ts';
+import {
+  benchBodies,
+  distinctReviews,
+  manyContainersBody,
+  singlePolicyBody,
+  type BenchBody,
+} from './bodies.ts';
 import {
   comparePaced,
   compareSaturation,
@@ -282,20 +288,31 @@ function pair<T>(results: readonly T[]): [T, T] {
   return [first, second];
 }
 
+/**
+ * loadText is what a load sends for `body`: the same review every time, as a ReplicaSet's
+ * pods arrive (but for the uid, which the bench leaves the same), or a different pod each
+ * time (`distinct`), which tandem's answer cache cannot answer.
+ */
+function loadText(body: BenchBody, distinct: boolean): string {
+  const text = JSON.stringify(body.review);
+  return distinct ? distinctReviews(text) : text;
+}
+
 async function measureBody(
   bench: Bench,
   servers: { baseline: ServerProcess; tandem: ServerProcess },
   body: BenchBody,
+  distinct: boolean,
 ): Promise<BodyRow> {
-  const text = JSON.stringify(body.review);
+  const text = loadText(body, distinct);
   const both = [servers.baseline, servers.tandem];
-  progress(`${body.name}: saturation`);
+  progress(`${body.name}${distinct ? ', every pod distinct' : ''}: saturation`);
   const [baseline, tandem] = pair(await compare(bench, both, text));
   progress(`${body.name}: latency at ${bench.settings.rate}/s`);
   const [baselineLatency, tandemLatency] = pair(await compareLatency(bench, both, text));
   return {
     name: body.name,
-    bytes: Buffer.byteLength(text),
+    bytes: Buffer.byteLength(JSON.stringify(body.review)),
     baseline,
     tandem,
     baselineLatency,
@@ -310,11 +327,12 @@ const FRESH_SERVER_WARM_UP_SECONDS = 3;
 
 /**
  * measurePolicyScale runs the medium body on the 3-policy server and on a 1,000-policy
- * one, alternating, so that drift in the machine's speed falls on both alike.
+ * one, alternating, so that drift in the machine's speed falls on both alike. Every pod
+ * is distinct: what loaded policies cost is the engine's, which the cache would hide.
  */
 async function measurePolicyScale(bench: Bench, three: ServerProcess): Promise<PolicyScale> {
   const body = singlePolicyBody('medium');
-  const text = JSON.stringify(body.review);
+  const text = loadText(body, true);
   const dir = await writeManyPolicies(join(REPO, 'policies'), 1000);
   progress('1,000 policies: starting');
   const thousand = await startTandem(bench, { name: 'tandem-1000', policies: dir });
@@ -340,16 +358,18 @@ async function measureContainerScale(
   bench: Bench,
   servers: { baseline: ServerProcess; tandem: ServerProcess },
   oneContainer: number,
+  distinct: boolean,
 ): Promise<ContainerScale> {
   const body = manyContainersBody();
-  const text = JSON.stringify(body.review);
-  progress(`${body.name}: saturation and latency`);
+  const text = loadText(body, distinct);
+  progress(`${body.name}${distinct ? ', every pod distinct' : ''}: saturation and latency`);
   const [baseline, tandem] = pair(await compare(bench, [servers.baseline, servers.tandem], text));
   const [latency] = await compareLatency(bench, [servers.tandem], text);
   if (latency === undefined) throw new Error('no latency');
   return {
     body: body.name,
-    bytes: Buffer.byteLength(text),
+    bytes: Buffer.byteLength(JSON.stringify(body.review)),
+    distinct,
     tandem,
     baseline,
     latency,
@@ -444,16 +464,19 @@ async function measureStartup(bench: Bench): Promise<Startup> {
   return { builtIn, thousand };
 }
 
-/** profileTandem runs a fresh server under --cpu-prof at saturation and summarises it. */
-async function profileTandem(bench: Bench): Promise<string> {
-  const dir = join(bench.workDir, 'profile');
+/**
+ * profileTandem runs a fresh server under --cpu-prof at saturation and summarises it:
+ * the medium body repeated (answered from the cache) or every pod distinct.
+ */
+async function profileTandem(bench: Bench, distinct: boolean): Promise<string> {
+  const dir = join(bench.workDir, distinct ? 'profile-distinct' : 'profile');
   const server = await startTandem(bench, {
     name: 'tandem-profile',
     policies: join(REPO, 'policies'),
     nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir],
   });
-  const text = JSON.stringify(singlePolicyBody('medium').review);
-  progress('profile: running');
+  const text = loadText(singlePolicyBody('medium'), distinct);
+  progress(`profile${distinct ? ', every pod distinct' : ''}: running`);
   await warmUp(server.url, text, bench.settings.warmUpSeconds);
   await saturate(server, text, {
     seconds: bench.settings.profileSeconds,
@@ -513,13 +536,22 @@ async function measureAll(bench: Bench, profile: boolean): Promise<Report> {
   const tandem = await startTandem(bench, { name: 'tandem', policies: join(REPO, 'policies') });
   const servers = { baseline, tandem };
   const rows: BodyRow[] = [];
-  for (const body of benchBodies()) rows.push(await measureBody(bench, servers, body));
-  const small = rows.find((r) => r.name === singlePolicyBody('small').name);
-  const containerScale = await measureContainerScale(
-    bench,
-    servers,
-    small?.tandem.reviewsPerSecond ?? Number.NaN,
-  );
+  for (const body of benchBodies()) rows.push(await measureBody(bench, servers, body, false));
+  const distinctRows: BodyRow[] = [];
+  for (const body of benchBodies()) {
+    distinctRows.push(await measureBody(bench, servers, body, true));
+  }
+  const smallName = singlePolicyBody('small').name;
+  const containerScales: ContainerScale[] = [];
+  for (const [distinct, table] of [
+    [false, rows],
+    [true, distinctRows],
+  ] as const) {
+    const small = table.find((r) => r.name === smallName)?.tandem.reviewsPerSecond;
+    containerScales.push(
+      await measureContainerScale(bench, servers, small ?? Number.NaN, distinct),
+    );
+  }
   const policyScale = await measurePolicyScale(bench, tandem);
   await stopServer(bench, tandem);
   await stopServer(bench, baseline);
@@ -530,11 +562,14 @@ async function measureAll(bench: Bench, profile: boolean): Promise<Report> {
     pinning: bench.pinning,
     loadAtStart,
     rows,
+    distinctRows,
     policyScale,
-    containerScale,
+    containerScales,
     memory,
     startup,
-    profile: profile ? await profileTandem(bench) : undefined,
+    profiles: profile
+      ? { repeated: await profileTandem(bench, false), distinct: await profileTandem(bench, true) }
+      : undefined,
     failures: bench.failures,
   };
 }
