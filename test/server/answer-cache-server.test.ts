@@ -71,7 +71,9 @@ t.test(
         const uid = randomUUID();
         const first = reviewFor(pod, { uid: randomUUID() });
         const second = reviewFor(pod, { uid });
+        // The cache keeps an answer the second time its review comes; the third is a hit.
         await sendReview(target, first);
+        await sendReview(target, reviewFor(pod, { uid: randomUUID() }));
         const reply = await sendReview(target, second);
         const expected = engineAnswer(second, env);
         if (reply.text !== expected) {
@@ -106,6 +108,7 @@ t.test(
     };
     const review = reviewFor(redisPod());
     t.equal((await answered(review)).line?.['cached'], false, 'the first review runs the engine');
+    t.equal((await answered(review)).line?.['cached'], false, 'and the second, which is kept');
     t.equal((await answered(review)).line?.['cached'], true, 'the same review again is a hit');
     const dryRun = reviewFor(redisPod(), { dryRun: true });
     const dry = await answered(dryRun);
@@ -120,10 +123,10 @@ t.test(
     const metrics = (await send({ port: harness.port, ca: harness.ca, path: '/metrics' })).text;
     t.match(
       metrics,
-      /tandem_admissions_total\{result="patched",dry_run="false"\} 3\n/,
+      /tandem_admissions_total\{result="patched",dry_run="false"\} 4\n/,
       'hits are counted',
     );
-    t.match(metrics, /tandem_injections_total\{policy="redis-ambassador",dry_run="false"\} 3\n/);
+    t.match(metrics, /tandem_injections_total\{policy="redis-ambassador",dry_run="false"\} 4\n/);
   },
 );
 
@@ -160,6 +163,7 @@ t.test('a policy reload is seen by the next review, even one the cache has answe
       line: logLine(harness, uid),
     };
   };
+  await ask();
   await ask();
   t.strictSame((await ask()).line?.['cached'], true, 'answered from the cache before the reload');
   await rm(join(harness.policiesDir, 'redis-ambassador.yaml'));

@@ -99,21 +99,43 @@ function answer(
 
 const served = { policies: () => POLICIES, namespace: () => NAMESPACE };
 
-t.test('a kept answer is used only with the policies and namespace it was made with', (t) => {
+/** keep sets an answer twice: the cache keeps an answer the second time its key comes. */
+function keep(cache: AnswerCache, key: string, kept: CachedAnswer): void {
+  cache.set(key, kept);
+  cache.set(key, kept);
+}
+
+t.test('an answer is kept the second time its review comes, not the first', (t) => {
   const cache = new AnswerCache();
   cache.set('k', answer(10));
+  t.equal(cache.get('k', served), undefined, 'a review seen once is not kept');
+  t.equal(cache.size, 0);
+  cache.set('k', answer(10));
+  t.ok(cache.get('k', served), 'its second coming is');
+  for (let i = 0; i < 5000; i += 1) cache.set(`once-${i}`, answer(10));
+  t.equal(cache.size, 1, 'five thousand reviews seen once keep nothing');
+  cache.set('once-0', answer(10));
+  t.equal(cache.get('once-0', served), undefined, 'and the oldest of them are forgotten');
+  cache.set('once-4999', answer(10));
+  t.ok(cache.get('once-4999', served), 'while the newest are remembered');
+  t.end();
+});
+
+t.test('a kept answer is used only with the policies and namespace it was made with', (t) => {
+  const cache = new AnswerCache();
+  keep(cache, 'k', answer(10));
   t.ok(cache.get('k', served), 'the same policy set and namespace');
   const reloaded = policySet(TEST_POLICIES);
   t.equal(cache.get('k', { ...served, policies: () => reloaded }), undefined, 'a reloaded set');
   t.equal(cache.size, 0, 'and a stale answer is dropped');
-  cache.set('k', answer(10));
+  keep(cache, 'k', answer(10));
   const relabelled = namespaceInfo({ 'kubernetes.io/metadata.name': 'shop', team: 'a' });
   t.equal(
     cache.get('k', { ...served, namespace: () => relabelled }),
     undefined,
     'a changed namespace',
   );
-  cache.set('k', answer(10));
+  keep(cache, 'k', answer(10));
   t.equal(
     cache.get('k', { ...served, namespace: () => undefined }),
     undefined,
@@ -124,21 +146,21 @@ t.test('a kept answer is used only with the policies and namespace it was made w
 
 t.test('the cache stays within its byte budget, the oldest answers leaving first', (t) => {
   const cache = new AnswerCache(10_000);
-  for (let i = 0; i < 20; i += 1) cache.set(`k${i}`, answer(1000));
+  for (let i = 0; i < 20; i += 1) keep(cache, `k${i}`, answer(1000));
   t.ok(cache.bytes <= 10_000, `${cache.bytes} bytes kept`);
   t.ok(cache.size >= 3, `${cache.size} answers kept`);
   t.equal(cache.get('k0', served), undefined, 'the oldest left');
   t.ok(cache.get('k19', served), 'the newest stayed');
-  cache.set('huge', answer(20_000));
+  keep(cache, 'huge', answer(20_000));
   t.equal(cache.get('huge', served), undefined, 'an answer larger than the budget is not kept');
   t.ok(cache.get('k19', served), 'and does not push the others out');
   const replaced = new AnswerCache(10_000);
-  replaced.set('k', answer(1000));
+  keep(replaced, 'k', answer(1000));
   const before = replaced.bytes;
-  replaced.set('k', answer(1000));
+  keep(replaced, 'k', answer(1000));
   t.equal(replaced.bytes, before, 'setting a key again replaces its answer');
   const off = new AnswerCache(0);
-  off.set('k', answer(1));
+  keep(off, 'k', answer(1));
   t.equal(off.size, 0, 'a budget of 0 keeps nothing');
   t.end();
 });
