@@ -190,7 +190,7 @@ function waitForSignal(logger: Logger): Promise<void> {
 // Lines are written in batches of LOG_BATCH_BYTES, or every LOG_FLUSH_MS when fewer come:
 // one write(2) per admission line cost about a tenth of a review's CPU on a busy core
 // (a syscall and a thread-pool hand-off each). pino flushes what is left at exit.
-const LOG_BATCH_BYTES = 4096;
+const LOG_BATCH_BYTES = 15 * 1024;
 const LOG_FLUSH_MS = 250;
 
 /** logDestination is stdout, written in batches (LOG_BATCH_BYTES, LOG_FLUSH_MS). */

@@ -38,12 +38,17 @@ export interface ReviewKey {
   readonly uid: string;
 }
 
+// The layout's longest match: the fixed text, the longer version and a 128-character uid.
+const LAYOUT_MAX_BYTES = 256;
+
 /**
- * reviewKey keys a review's text, or says undefined when the text does not start as the
- * apiserver writes a review.
+ * reviewKey keys a review's body, or says undefined when the body does not start as the
+ * apiserver writes a review. It reads the bytes as they came: the start as latin1 (one
+ * character a byte, so the ASCII pattern matches exactly those bytes) and the digest over
+ * the rest, so a review answered from the cache is never decoded as text.
  */
-export function reviewKey(text: string): ReviewKey | undefined {
-  const match = APISERVER_LAYOUT.exec(text);
+export function reviewKey(body: Buffer): ReviewKey | undefined {
+  const match = APISERVER_LAYOUT.exec(body.toString('latin1', 0, LAYOUT_MAX_BYTES));
   if (match === null) return undefined;
   const [head, apiVersion, uid] = match;
   if (
@@ -53,7 +58,7 @@ export function reviewKey(text: string): ReviewKey | undefined {
     return undefined;
   }
   // What precedes the uid is fixed by the pattern but for the version, which is in the key.
-  const digest = hash('sha256', text.slice(head.length - 1), 'base64url');
+  const digest = hash('sha256', body.subarray(head.length - 1), 'base64url');
   return { key: `${apiVersion === 'admission.k8s.io/v1' ? '1' : 'b'}${digest}`, apiVersion, uid };
 }
 

@@ -169,7 +169,7 @@ export function buildApp(deps: AppDeps) {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser(
     'application/json',
-    { parseAs: 'string' },
+    { parseAs: 'buffer' },
     reviewBodyParser(
       answers,
       { policies: deps.getPolicies, namespace: (name) => deps.namespaces.lookup(name) },

@@ -40,16 +40,16 @@ export function reviewBodyParser(
   answers: AnswerCache,
   served: ServedState,
   parseJson: FastifyBodyParser<string>,
-): FastifyBodyParser<string> {
-  return (request, text, done) => {
-    const key = reviewKey(text);
+): FastifyBodyParser<Buffer> {
+  return (request, body, done) => {
+    const key = reviewKey(body);
     const answer = key === undefined ? undefined : answers.get(key.key, served);
     if (key !== undefined && answer !== undefined) {
       done(null, new CachedReview(key.uid, answer));
       return;
     }
     // fastify's JSON parser is the callback kind: it calls back before returning.
-    void parseJson(request, text, (error, json) => {
+    void parseJson(request, body.toString('utf8'), (error, json) => {
       if (error !== null) done(error, undefined);
       else done(null, new ParsedReview(json, key));
     });
