@@ -43,7 +43,7 @@ const RECONNECT_EVERY = 1000;
 let serial = 0;
 
 /** withSerial is the body of one request: the marker, if any, made unique. */
-function withSerial(body: string): string {
+export function withSerial(body: string): string {
   serial += 1;
   return body.replace(SERIAL_MARKER, `s${serial.toString(36)}`);
 }
