@@ -23,7 +23,11 @@ export interface NamespaceInfo {
 
 /** NamespaceDirectory answers namespace lookups without I/O on the admission path. */
 export interface NamespaceDirectory {
-  /** lookup returns undefined for a namespace it does not know. */
+  /**
+   * lookup returns undefined for a namespace it does not know. It returns the same object
+   * for a namespace until the namespace changes, and a new one after: the answer cache
+   * (server/answer-cache.ts) tells a changed namespace by that identity.
+   */
   lookup(name: string): NamespaceInfo | undefined;
   /** synced is true once the directory has a complete view (always true for a static one). */
   readonly synced: boolean;
