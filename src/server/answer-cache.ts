@@ -118,6 +118,10 @@ const SEEN_KEYS = 4096;
 export class AnswerCache {
   readonly #entries = new Map<string, CachedAnswer>();
   readonly #seen = new Set<string>();
+  // The same keys in the order they came, as a ring: taking the oldest out of the Set by
+  // iterating it walks every slot deleted since its last rehash, a cost per review.
+  readonly #seenOrder: string[] = [];
+  #seenNext = 0;
   readonly #budget: number;
   #bytes = 0;
 
@@ -170,12 +174,12 @@ export class AnswerCache {
   #seenBefore(key: string): boolean {
     if (this.#seen.delete(key)) return true;
     this.#seen.add(key);
-    if (this.#seen.size > SEEN_KEYS) {
-      for (const oldest of this.#seen) {
-        this.#seen.delete(oldest);
-        break;
-      }
-    }
+    // A key in the ring whose answer was kept since is no longer in the Set: deleting it
+    // again does nothing.
+    const oldest = this.#seenOrder[this.#seenNext];
+    if (oldest !== undefined) this.#seen.delete(oldest);
+    this.#seenOrder[this.#seenNext] = key;
+    this.#seenNext = (this.#seenNext + 1) % SEEN_KEYS;
     return false;
   }
 
