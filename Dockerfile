@@ -38,5 +38,9 @@ EXPOSE 8443
 # The entrypoint names the script, so a pod's `args` (serve --port=...) replace only the
 # verb and flags, as they would for any CLI image. distroless keeps node at
 # /nodejs/bin/node (its nodejs image's own entrypoint and structure test use that path).
-ENTRYPOINT ["/nodejs/bin/node", "dist/tandem.js"]
+# --max-semi-space-size=8 caps V8's young generation at 2 x 8 MiB: left to itself it grows
+# to 2 x 64 MiB under load on a large host (RSS +90 MiB after 100,000 reviews), or sizes
+# itself from the container's memory limit. Measured: RSS flat at about 140 MiB in
+# cluster mode, for 1-7 µs more garbage collection per review (README "Speed").
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=8", "dist/tandem.js"]
 CMD ["serve"]

@@ -23,7 +23,6 @@ import { parseArgs } from 'node:util';
 import { generate } from 'selfsigned';
 import { parse as parseYaml } from 'yaml';
 import {
-  clientNodeMiB,
   everyAnswered,
   formatAvailability,
   measureDrain,
@@ -48,6 +47,7 @@ import {
 import { formatHostile, hostileFailures, measureHostile, type HostileOptions } from './hostile.ts';
 import { writeManyPolicies } from './many-policies.ts';
 import { formatCliStartup, measureCliStartup } from './cli-startup.ts';
+import { imageNodeFlagsOf } from './image-flags.ts';
 import {
   freePort,
   pinCores,
@@ -72,6 +72,8 @@ import { medianSecondsToReady } from './startup.ts';
 import { startFakeApiServer } from '../test/fixtures/kube/fake-apiserver.ts';
 
 const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
+// The node flags the image runs tandem with (its ENTRYPOINT), before any of the run's own.
+const IMAGE_NODE_FLAGS = imageNodeFlagsOf(join(REPO, 'Dockerfile'));
 
 /** Settings are the run's lengths; --quick shortens all of them for a smoke run. */
 interface Settings {
@@ -89,7 +91,7 @@ interface Settings {
   readonly profileSeconds: number;
   /** floodConnections: idle TLS connections opened against tandem at once. */
   readonly floodConnections: number;
-  /** nodeFlags go to every tandem child, e.g. `--max-semi-space-size=8` to try a setting. */
+  /** nodeFlags go to every tandem child after the image's, e.g. `--max-semi-space-size=4` to try a setting. */
   readonly nodeFlags: readonly string[];
 }
 
@@ -124,8 +126,8 @@ const QUICK: Settings = {
 };
 
 function describe(settings: Settings, pinning: Pinning): string {
-  const flags =
-    settings.nodeFlags.length > 0 ? `; tandem run with ${settings.nodeFlags.join(' ')}` : '';
+  const nodeFlags = [...IMAGE_NODE_FLAGS, ...settings.nodeFlags];
+  const flags = nodeFlags.length > 0 ? `; tandem run with ${nodeFlags.join(' ')}` : '';
   return (
     `${settings.mode}: reviews/s is the median of ${settings.rounds} alternating ${settings.saturationSeconds} s runs per server ` +
     `over ${settings.connections} keep-alive connections (autocannon), after ${settings.warmUpSeconds} s of warm-up; ` +
@@ -178,6 +180,7 @@ interface TandemOptions {
 // The default log level (info): the targets of issue 16 hold with one line per admission.
 function tandemArgs(bench: Bench, options: TandemOptions, port: number): string[] {
   return [
+    ...IMAGE_NODE_FLAGS,
     ...bench.settings.nodeFlags,
     ...(options.nodeFlags ?? []),
     // The build, as the image runs it (`npm run bench` builds it first).
@@ -429,7 +432,7 @@ async function measureMemory(bench: Bench): Promise<MemorySample[]> {
 /**
  * startCluster starts the tests' fake apiserver (version 1.35, three namespaces, a watch
  * that stays open) and writes a kubeconfig for it: tandem then runs in cluster mode, with
- * @kubernetes/client-node loaded and its namespace watch open, as in a cluster.
+ * its cluster client loaded and its namespace watch open, as in a cluster.
  */
 async function startCluster(
   bench: Bench,
@@ -505,9 +508,12 @@ async function deploymentMemoryLimitMiB(): Promise<number> {
 async function measureAvailability(bench: Bench): Promise<string[]> {
   progress(`availability: ${bench.settings.floodConnections} idle TLS connections`);
   const body = JSON.stringify(singlePolicyBody('medium').review);
+  // In cluster mode, as in a cluster: the flood's RSS is then the Deployment's worst case.
+  const cluster = await startCluster(bench);
   const tandem = await startTandem(bench, {
     name: 'tandem-flood',
     policies: join(REPO, 'policies'),
+    kubeconfig: cluster.kubeconfig,
   });
   const flood = await measureIdleFlood(tandem, {
     caFile: bench.tls.certFile,
@@ -515,6 +521,7 @@ async function measureAvailability(bench: Bench): Promise<string[]> {
     attempted: bench.settings.floodConnections,
   });
   await stopServer(bench, tandem);
+  await cluster.close();
   progress('availability: drain under a Go net/http client');
   const drain = await measureDrain({
     repo: REPO,
@@ -527,7 +534,7 @@ async function measureAvailability(bench: Bench): Promise<string[]> {
   if (!everyAnswered(flood) || (drain.ran && drain.failed > 0)) {
     bench.failures += 1;
   }
-  return formatAvailability(flood, clientNodeMiB(), await deploymentMemoryLimitMiB(), drain);
+  return formatAvailability(flood, await deploymentMemoryLimitMiB(), drain);
 }
 
 async function measureAll(bench: Bench, profile: boolean): Promise<Report> {

@@ -4,9 +4,10 @@
  * JavaScript; esbuild bundles tandem and its dependencies into a few ES modules:
  *
  * - dist/tandem.js is the `tandem` command, dist/cli.js exports `main`;
- * - each verb, and @kubernetes/client-node, stays behind its dynamic import as its own
- *   chunk, so `tandem inject` reads about 1 MB of JavaScript and never the server's
- *   3 MB or the cluster client's 6 MB;
+ * - each verb, and the cluster client, stays behind its dynamic import as its own chunk,
+ *   so `tandem inject` reads about 1 MB of JavaScript and never the server's 2 MB or the
+ *   cluster client's 0.5 MB;
+ * - of @kubernetes/client-node only KubeConfig and what it needs is bundled (below);
  * - the SidecarPolicy validator is ajv's standalone code, generated here from the same
  *   schema, so a start-up does not compile the schema (a third of `tandem inject`'s time).
  *
@@ -43,6 +44,56 @@ const precompiledValidator: Plugin = {
   },
 };
 
+const CLIENT_NODE = '/node_modules/@kubernetes/client-node/';
+
+/**
+ * UNDICI_LEFT_OUT stands in for undici inside the build. client-node's KubeConfig imports
+ * it for the fetch dispatchers of `makeApiClient` and `Watch`, which tandem never calls:
+ * its requests go through node:https with `applyToHTTPSOptions` (src/kube/api-request.ts).
+ * undici is CommonJS, so esbuild cannot drop what goes unused, and it would cost about
+ * 5 MiB of RSS in cluster mode. Should a path tandem takes ever reach it, it throws
+ * (the cluster tests run the build).
+ */
+const UNDICI_LEFT_OUT = `
+const leftOut = () => { throw new Error("undici is left out of tandem's build (scripts/build.ts)"); };
+export class Agent { constructor() { leftOut(); } }
+export class ProxyAgent { constructor() { leftOut(); } }
+export const fetch = leftOut;
+`;
+
+/**
+ * clientNodeWithoutSideEffects tells esbuild that @kubernetes/client-node's modules have no
+ * side effects (what `"sideEffects": false` in its package.json would say), so that only
+ * what tandem imports is bundled: KubeConfig and the authenticators it constructs. Without
+ * it, `config.js`'s import of `gen/index.js` keeps the generated API and every model, about
+ * 80 MiB of RSS in cluster mode. Its one module with an effect, `polyfill.js`, sets a
+ * `File` global for Node 18, which Node 24 has. undici, imported from client-node, is
+ * UNDICI_LEFT_OUT.
+ */
+const clientNodeWithoutSideEffects: Plugin = {
+  name: 'client-node-without-side-effects',
+  setup(builder) {
+    builder.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.pluginData === CLIENT_NODE) return undefined;
+      const fromClientNode = args.importer.includes(CLIENT_NODE);
+      if (fromClientNode && args.path === 'undici') return { path: 'undici', namespace: 'left-out' };
+      if (!fromClientNode && !args.path.startsWith('@kubernetes/client-node')) return undefined;
+      const resolved = await builder.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: CLIENT_NODE,
+      });
+      if (resolved.errors.length > 0 || !resolved.path.includes(CLIENT_NODE)) return resolved;
+      return { ...resolved, sideEffects: false };
+    });
+    builder.onLoad({ filter: /.*/, namespace: 'left-out' }, () => ({
+      contents: UNDICI_LEFT_OUT,
+      loader: 'js',
+    }));
+  },
+};
+
 await rm(OUT, { recursive: true, force: true });
 await mkdir(OUT, { recursive: true });
 const result = await build({
@@ -60,7 +111,7 @@ const result = await build({
   sourcemap: 'linked',
   legalComments: 'linked',
   logLevel: 'warning',
-  plugins: [precompiledValidator],
+  plugins: [precompiledValidator, clientNodeWithoutSideEffects],
   // Bundled CommonJS dependencies call require() for Node's built-ins.
   banner: {
     js: "import { createRequire as tandemCreateRequire } from 'node:module'; const require = tandemCreateRequire(import.meta.url);",

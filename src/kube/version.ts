@@ -6,7 +6,9 @@
  */
 import type { KubeConfig, VersionInfo } from '@kubernetes/client-node';
 import { TandemError } from '../errors.ts';
+import { isJsonObject } from '../json.ts';
 import type { NativeSupport } from '../sidecar-mode.ts';
+import { getJson } from './api-request.ts';
 
 /** ClusterVersion is a parsed Kubernetes version; `text` is what the server said. */
 export interface ClusterVersion {
@@ -64,6 +66,23 @@ export function nativeSupport(version: ClusterVersion | undefined): NativeSuppor
   return { supported: supportsNativeSidecars(version), cluster: `version ${version.text}` };
 }
 
+/** VersionFields are the fields of `/version` that parseClusterVersion reads. */
+type VersionFields = Parameters<typeof parseClusterVersion>[0];
+
+/** versionFields keeps the string fields parseClusterVersion reads; anything else is dropped. */
+function versionFields(body: unknown): VersionFields {
+  const fields: Record<string, string> = {};
+  if (!isJsonObject(body)) return fields;
+  for (const key of ['major', 'minor', 'gitVersion', 'emulationMajor', 'emulationMinor']) {
+    const value = body[key];
+    if (typeof value === 'string') fields[key] = value;
+  }
+  return fields;
+}
+
+// An apiserver answers /version from memory; one that says nothing for this long is not there.
+const VERSION_IDLE_MS = 30_000;
+
 /**
  * fetchClusterVersion asks the apiserver's `/version` (readable by every authenticated
  * user through the system:public-info-viewer role, so no RBAC of tandem's own). It
@@ -72,16 +91,13 @@ export function nativeSupport(version: ClusterVersion | undefined): NativeSuppor
 export async function fetchClusterVersion(
   kubeConfig: KubeConfig,
 ): Promise<ClusterVersion | undefined> {
-  let info: VersionInfo;
+  let body: unknown;
   try {
-    // Loaded here, not at the top: `tandem test` reads versions offline, and the client
-    // costs seconds to load on a busy machine (and about 55 MiB).
-    const { VersionApi } = await import('@kubernetes/client-node');
-    info = await kubeConfig.makeApiClient(VersionApi).getCode();
+    body = await getJson(kubeConfig, { path: '/version', idleMs: VERSION_IDLE_MS });
   } catch (error) {
     throw new TandemError('TANDEM_ERR_CLUSTER', 'cannot read the cluster version (/version)', {
       cause: error,
     });
   }
-  return parseClusterVersion(info);
+  return parseClusterVersion(versionFields(body));
 }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
+import { imageNodeFlags } from '../../bench/image-flags.ts';
 import { REPO_ROOT } from '../../scripts/render-deploy.ts';
 import { CHART_DIR } from '../../scripts/render-chart.ts';
 
@@ -52,7 +53,9 @@ t.test(
     );
     t.ok(runtime?.lines.includes('USER 65532'), 'numeric non-root user');
     t.ok(
-      runtime?.lines.includes('ENTRYPOINT ["/nodejs/bin/node", "dist/tandem.js"]'),
+      runtime?.lines.includes(
+        'ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=8", "dist/tandem.js"]',
+      ),
       "distroless's node, at /nodejs/bin/node, running the build",
     );
     t.ok(build?.lines.includes('RUN node scripts/build.ts'), 'the build stage builds dist/');
@@ -87,5 +90,18 @@ t.test(
     t.strictSame(kustomization.images, [
       { name: 'tandem', newName: values.image.repository, newTag: version },
     ]);
+  },
+);
+
+t.test(
+  "the image caps V8's young generation, and the bench starts tandem with the image's node flags",
+  async (t) => {
+    const dockerfile = await readFile(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    t.strictSame(imageNodeFlags(dockerfile), ['--max-semi-space-size=8']);
+    t.throws(
+      () => imageNodeFlags('ENTRYPOINT ["/nodejs/bin/node", "other.js"]'),
+      /does not end with dist\/tandem\.js/,
+      'an entrypoint the bench cannot read is an error, not an empty list',
+    );
   },
 );

@@ -10,8 +10,8 @@ import {
   type FakeApiServer,
 } from '../fixtures/kube/fake-apiserver.ts';
 
-// The real client-node informer against a fake apiserver on loopback: only the server
-// side is scripted. Retries are shortened to keep the test quick; every wait is bounded.
+// tandem's list and watch, with client-node's KubeConfig, against a fake apiserver on
+// loopback: only the server side is scripted. Retries are shortened to keep the test quick; every wait is bounded.
 const RETRY_MS = 20;
 
 interface Running {
@@ -169,6 +169,7 @@ t.test(
     t.equal(cache.lookup('shop'), undefined);
     await started;
     t.equal(cache.synced, true);
+    t.ok(await eventually(() => server.seen.length >= 4), 'the watch follows the list');
     t.strictSame(routes(server), ['list', 'list', 'list', 'watch@100']);
     t.strictSame(
       events.map((e) => (e.type === 'error' ? e.retryInMs : e.type)),
@@ -194,4 +195,92 @@ t.test('stop ends the watch and makes no further requests', async (t) => {
     'the aborted watch is not reported as a failure',
   );
   t.equal(cache.lookup('shop')?.podSecurityLevel, 'restricted', 'the last view stays readable');
+});
+
+t.test(
+  'asks for bookmarks and a 5 to 10 minute watch, and resumes from the last bookmark',
+  async (t) => {
+    const { server, cache, events } = await setUp(t, (s) => {
+      s.script('list', { json: 'namespace-list.json' });
+      s.script(
+        'watch',
+        // Nothing changed; the apiserver ends the watch at its timeout after a bookmark…
+        { events: 'watch-bookmark.ndjson', then: 'end' },
+        // …and the next watch starts from the bookmark's version, with no relist.
+        { events: 'watch-none.ndjson', then: 'hold' },
+      );
+    });
+    await cache.start();
+    t.ok(await eventually(() => server.seen.length >= 3));
+    t.strictSame(routes(server), ['list', 'watch@100', 'watch@150']);
+    const watch = server.seen[1]?.query ?? {};
+    t.equal(watch['allowWatchBookmarks'], 'true');
+    const timeout = Number(watch['timeoutSeconds']);
+    t.ok(timeout >= 300 && timeout <= 600, `timeoutSeconds ${timeout} is 5 to 10 minutes`);
+    t.strictSame(events.map((e) => e.type), ['synced'], 'a watch ended by the server is routine');
+    t.equal(cache.lookup('shop')?.podSecurityLevel, 'restricted', 'the bookmark changed nothing');
+  },
+);
+
+t.test('lists page by page, 500 at a time, and watches from the last page', async (t) => {
+  const { server, cache } = await setUp(t, (s) => {
+    s.script('list', { json: 'namespace-list-page-1.json' }, { json: 'namespace-list-page-2.json' });
+    s.script('watch', { events: 'watch-none.ndjson', then: 'hold' });
+  });
+  await cache.start();
+  t.ok(await eventually(() => server.seen.length >= 3));
+  t.strictSame(routes(server), ['list', 'list', 'watch@300']);
+  t.strictSame(
+    server.seen.slice(0, 2).map((r) => r.query),
+    [
+      { limit: '500' },
+      {
+        limit: '500',
+        continue: 'eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6MzAwLCJzdGFydCI6ImRlZmF1bHRcdTAwMDAifQ',
+      },
+    ],
+  );
+  t.equal(cache.lookup('default')?.podSecurityLevel, undefined, 'the first page is kept');
+  t.equal(cache.lookup('shop')?.podSecurityLevel, 'baseline', 'and the second');
+});
+
+t.test(
+  'an ERROR event other than 410 is reported and the watch resumes from the last version',
+  async (t) => {
+    const { server, cache, events } = await setUp(t, (s) => {
+      s.script('list', { json: 'namespace-list.json' });
+      s.script(
+        'watch',
+        { events: 'watch-error.ndjson', then: 'end' },
+        { events: 'watch-none.ndjson', then: 'hold' },
+      );
+    });
+    await cache.start();
+    t.ok(await eventually(() => server.seen.length >= 3));
+    t.strictSame(routes(server), ['list', 'watch@100', 'watch@100'], 'no relist');
+    t.match(
+      events.filter((e) => e.type === 'error'),
+      [{ error: { statusCode: 500, message: /unable to decode an event/ }, retryInMs: RETRY_MS }],
+    );
+  },
+);
+
+t.test('a watch that ends at once with no event is retried after the backoff', async (t) => {
+  const { server, cache, events } = await setUp(t, (s) => {
+    s.script('list', { json: 'namespace-list.json' });
+    s.script(
+      'watch',
+      { events: 'watch-none.ndjson', then: 'end' },
+      { events: 'watch-none.ndjson', then: 'end' },
+      { events: 'watch-none.ndjson', then: 'hold' },
+    );
+  });
+  await cache.start();
+  t.ok(await eventually(() => server.seen.length >= 4));
+  t.strictSame(routes(server), ['list', 'watch@100', 'watch@100', 'watch@100']);
+  t.strictSame(
+    events.map((e) => (e.type === 'error' ? e.retryInMs : e.type)),
+    ['synced', RETRY_MS, 2 * RETRY_MS],
+    'reported each time, backing off: never a loop of reconnects',
+  );
 });
