@@ -10,7 +10,9 @@ export default tseslint.config(
   {
     languageOptions: {
       globals: globals.node,
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'bin/*.js'] } },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'bench/*.js'] },
+      },
     },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',

@@ -398,14 +398,14 @@ async function liveHeapMiB(server: ServerProcess, probe: number): Promise<number
 
 /**
  * measureMemory sends the medium body to a fresh server and reads, at each checkpoint,
- * its RSS and its live heap after a full GC (the probe in heap-probe.ts).
+ * its RSS and its live heap after a full GC (the probe in heap-probe.js).
  */
 async function measureMemory(bench: Bench): Promise<MemorySample[]> {
   const cluster = await startCluster(bench);
   const server = await startTandem(bench, {
     name: 'tandem-memory',
     policies: join(REPO, 'policies'),
-    nodeFlags: ['--expose-gc', '--import', join(REPO, 'bench', 'heap-probe.ts')],
+    nodeFlags: ['--expose-gc', '--import', join(REPO, 'bench', 'heap-probe.js')],
     kubeconfig: cluster.kubeconfig,
   });
   const text = JSON.stringify(singlePolicyBody('medium').review);

@@ -76,7 +76,8 @@ const clientNodeWithoutSideEffects: Plugin = {
     builder.onResolve({ filter: /.*/ }, async (args) => {
       if (args.pluginData === CLIENT_NODE) return undefined;
       const fromClientNode = args.importer.includes(CLIENT_NODE);
-      if (fromClientNode && args.path === 'undici') return { path: 'undici', namespace: 'left-out' };
+      if (fromClientNode && args.path === 'undici')
+        return { path: 'undici', namespace: 'left-out' };
       if (!fromClientNode && !args.path.startsWith('@kubernetes/client-node')) return undefined;
       const resolved = await builder.resolve(args.path, {
         kind: args.kind,

@@ -129,8 +129,8 @@ type Values = FlagValues<typeof FLAGS>;
 async function clusterSide(values: Values, logger: Logger): Promise<ClusterConnection> {
   const mode = parseSidecarModeSetting(values['sidecar-mode'], SERVE_SIDECAR_MODES);
   if (!values['no-cluster']) {
-    // Loaded only here: @kubernetes/client-node adds about 55 MiB of RSS (issue 5's
-    // benchmark), which a local run without a cluster need not carry.
+    // Loaded only here: the cluster client (client-node's KubeConfig and its
+    // authenticators) adds about 6 MiB of RSS, which a run without a cluster need not carry.
     const { connectToCluster } = await import('../kube/connect.ts');
     return connectToCluster(mode, logger);
   }

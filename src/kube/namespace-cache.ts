@@ -287,10 +287,7 @@ function putInfo(infos: Map<string, NamespaceInfo>, namespace: unknown): void {
   const metadata = metadataOf(namespace);
   const name = stringField(metadata, 'name');
   if (name === undefined) return;
-  infos.set(
-    name,
-    namespaceInfo(stringMap(metadata['labels']), stringMap(metadata['annotations'])),
-  );
+  infos.set(name, namespaceInfo(stringMap(metadata['labels']), stringMap(metadata['annotations'])));
 }
 
 /** lines yields a streamed body's lines (the apiserver ends each event with a newline). */

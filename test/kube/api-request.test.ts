@@ -50,17 +50,20 @@ t.test('an answer other than 200 is an ApiStatusError carrying the Status messag
   });
 });
 
-t.test('a request that receives nothing for idleMs fails, and so frees its connection', async (t) => {
-  const server = await startFakeApiServer();
-  t.teardown(() => server.close());
-  // The watch is answered, then held with nothing sent, as a dead connection would be.
-  server.script('watch', { events: 'watch-none.ndjson', then: 'hold' });
-  const started = Date.now();
-  const error = await getJson(server.kubeConfig(), {
-    path: '/api/v1/namespaces',
-    query: { watch: 'true' },
-    idleMs: 200,
-  }).catch((e: unknown) => e);
-  t.match(error, { message: /nothing received for 200 ms/ });
-  t.ok(Date.now() - started < 5000, 'well before any default timeout');
-});
+t.test(
+  'a request that receives nothing for idleMs fails, and so frees its connection',
+  async (t) => {
+    const server = await startFakeApiServer();
+    t.teardown(() => server.close());
+    // The watch is answered, then held with nothing sent, as a dead connection would be.
+    server.script('watch', { events: 'watch-none.ndjson', then: 'hold' });
+    const started = Date.now();
+    const error = await getJson(server.kubeConfig(), {
+      path: '/api/v1/namespaces',
+      query: { watch: 'true' },
+      idleMs: 200,
+    }).catch((e: unknown) => e);
+    t.match(error, { message: /nothing received for 200 ms/ });
+    t.ok(Date.now() - started < 5000, 'well before any default timeout');
+  },
+);

@@ -217,14 +217,22 @@ t.test(
     t.equal(watch['allowWatchBookmarks'], 'true');
     const timeout = Number(watch['timeoutSeconds']);
     t.ok(timeout >= 300 && timeout <= 600, `timeoutSeconds ${timeout} is 5 to 10 minutes`);
-    t.strictSame(events.map((e) => e.type), ['synced'], 'a watch ended by the server is routine');
+    t.strictSame(
+      events.map((e) => e.type),
+      ['synced'],
+      'a watch ended by the server is routine',
+    );
     t.equal(cache.lookup('shop')?.podSecurityLevel, 'restricted', 'the bookmark changed nothing');
   },
 );
 
 t.test('lists page by page, 500 at a time, and watches from the last page', async (t) => {
   const { server, cache } = await setUp(t, (s) => {
-    s.script('list', { json: 'namespace-list-page-1.json' }, { json: 'namespace-list-page-2.json' });
+    s.script(
+      'list',
+      { json: 'namespace-list-page-1.json' },
+      { json: 'namespace-list-page-2.json' },
+    );
     s.script('watch', { events: 'watch-none.ndjson', then: 'hold' });
   });
   await cache.start();
