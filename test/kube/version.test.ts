@@ -82,7 +82,7 @@ t.test('from 1.29, auto means native and an explicit flag is obeyed', (t) => {
   t.end();
 });
 
-t.test("asks the apiserver's /version through client-node", async (t) => {
+t.test("asks the apiserver's /version with the kubeconfig's credentials", async (t) => {
   const server = await startFakeApiServer();
   t.teardown(() => server.close());
   const kubeConfig = server.kubeConfig();
