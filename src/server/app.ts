@@ -206,6 +206,7 @@ export function buildApp(deps: AppDeps) {
     let summary: AdmissionSummary;
     if (body instanceof CachedReview) {
       summary = fromCache(body.answer, body.uid);
+      deps.metrics.recordCacheHit();
     } else {
       const parsed = parseReview(body instanceof ParsedReview ? body.json : body);
       if (!parsed.ok) {

@@ -20,6 +20,8 @@ export interface ServerMetrics {
   readonly registry: Registry;
   /** recordAdmission counts one answered review and its latency. */
   recordAdmission(result: AdmissionResult, dryRun: boolean, seconds: number): void;
+  /** recordCacheHit counts a review answered from the answer cache. */
+  recordCacheHit(): void;
   /** recordInjections counts each policy in one patch. */
   recordInjections(policies: readonly string[], dryRun: boolean): void;
   /** recordDenial counts a denied pod by the policy concerned ('' for none) and code. */
@@ -90,6 +92,11 @@ export function createMetrics(registry: Registry, build: BuildInfo): ServerMetri
     // Admission is in-memory work: most answers take well under a millisecond; the top
     // buckets are there to show trouble long before the apiserver's timeout (10 s default).
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+  const cacheHits = new Counter({
+    name: 'tandem_answer_cache_hits_total',
+    help: 'Reviews answered from the answer cache (the same review as an earlier one but for its uid), also counted in tandem_admissions_total.',
     registers: [registry],
   });
   const injections = new Counter({
@@ -170,6 +177,9 @@ export function createMetrics(registry: Registry, build: BuildInfo): ServerMetri
     recordAdmission(result, dryRun, seconds) {
       admissionChildren.get(result)?.[dryRun ? 1 : 0].inc();
       durationChildren.get(result)?.observe(seconds);
+    },
+    recordCacheHit() {
+      cacheHits.inc();
     },
     recordInjections(policies, dryRun) {
       for (const policy of policies) {

@@ -127,6 +127,7 @@ t.test(
       'hits are counted',
     );
     t.match(metrics, /tandem_injections_total\{policy="redis-ambassador",dry_run="false"\} 4\n/);
+    t.match(metrics, /tandem_answer_cache_hits_total 1\n/, 'and the hit itself');
   },
 );
 
