@@ -309,9 +309,10 @@ async function measureBody(
 ): Promise<BodyRow> {
   const text = loadText(body, distinct);
   const both = [servers.baseline, servers.tandem];
-  progress(`${body.name}${distinct ? ', every pod distinct' : ''}: saturation`);
+  const name = `${body.name}${distinct ? ', every pod distinct' : ''}`;
+  progress(`${name}: saturation`);
   const [baseline, tandem] = pair(await compare(bench, both, text));
-  progress(`${body.name}: latency at ${bench.settings.rate}/s`);
+  progress(`${name}: latency at ${bench.settings.rate}/s`);
   const [baselineLatency, tandemLatency] = pair(await compareLatency(bench, both, text));
   return {
     name: body.name,
