@@ -240,7 +240,7 @@ export function formatHostile(report: HostileReport, options: HostileOptions): s
     '',
     '### Hostile reviews (issue 9)',
     '',
-    `Each sent ${options.repeats} times, one after another, on one keep-alive connection, to a fresh tandem and to the bare baseline. ` +
+    `Each sent ${options.repeats} times, each time as a different pod (so never from the answer cache), one after another, on one keep-alive connection, to a fresh tandem and to the bare baseline. ` +
       "CPU is the server process's from /proc (10 ms ticks over the repeats): the work itself, which a busy machine inflates less than latency.",
     '',
     '| hostile review | KB | tandem p50 / max ms | tandem CPU ms per review | baseline p50 ms / CPU ms | answer |',
