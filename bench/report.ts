@@ -256,7 +256,7 @@ export function formatReport(report: Report, rate: number): string {
     '',
     '### Reviews per second at saturation, latency at a fixed rate',
     '',
-    "Each body sent again and again, as a ReplicaSet's pods reach tandem (tandem answers all but the first from its answer cache):",
+    "Each body sent again and again, as a ReplicaSet's pods reach tandem (tandem answers all but the first two from its answer cache):",
     '',
     ...bodyTable(report.rows, rate),
     '',
