@@ -141,12 +141,3 @@ export function encodeReviewParts(
 export function joinReview(parts: ReviewJsonParts, uid: string): string {
   return parts.head + JSON.stringify(uid).slice(1, -1) + parts.tail;
 }
-
-/** encodeReviewJson is encodeReview's JSON text for the request `uid`. */
-export function encodeReviewJson(
-  apiVersion: AdmissionVersion,
-  uid: string,
-  answer: AdmissionAnswer,
-): string {
-  return joinReview(encodeReviewParts(apiVersion, answer), uid);
-}

@@ -109,6 +109,24 @@ function warnGone(edit: Edit, what: string, names: readonly string[], where = ''
   if (warning !== undefined) edit.warnings.push(warning);
 }
 
+/** AppList is one list of an app container and the items tandem added to it, by key. */
+interface AppList<T> {
+  readonly path: string;
+  readonly items: readonly T[];
+  readonly key: (item: T) => unknown;
+  readonly added: readonly string[];
+  readonly made: Prior | undefined;
+  /** what names an item in the warning for one that is gone. */
+  readonly what: string;
+}
+
+/** undoAppList takes the items tandem added out of one list, and warns of those gone. */
+function undoAppList<T>(edit: Edit, list: AppList<T>, where: string): void {
+  const picked = pickNamed(list.items, list.key, list.added);
+  removeItems(edit, { ...list, indices: picked.indices });
+  warnGone(edit, list.what, picked.gone, where);
+}
+
 /** undoApp takes tandem's env and mounts out of the app container `name`. */
 function undoApp(edit: Edit, containers: readonly V1Container[], name: string, app: AppUndo): void {
   const index = containers.findIndex((c) => c.name === name);
@@ -119,24 +137,30 @@ function undoApp(edit: Edit, containers: readonly V1Container[], name: string, a
   }
   const base = `/spec/containers/${index}`;
   const where = ` in container ${quoteValue(name)}`;
-  const env = container.env ?? [];
-  const envPicked = pickNamed(env, (e) => e.name, app.env);
-  removeItems(edit, {
-    path: `${base}/env`,
-    items: env,
-    indices: envPicked.indices,
-    made: app.made.env,
-  });
-  warnGone(edit, 'env variable', envPicked.gone, where);
-  const mounts = container.volumeMounts ?? [];
-  const mountsPicked = pickNamed(mounts, (m) => m.mountPath, app.mounts);
-  removeItems(edit, {
-    path: `${base}/volumeMounts`,
-    items: mounts,
-    indices: mountsPicked.indices,
-    made: app.made.volumeMounts,
-  });
-  warnGone(edit, 'mount at', mountsPicked.gone, where);
+  undoAppList(
+    edit,
+    {
+      path: `${base}/env`,
+      items: container.env ?? [],
+      key: (e) => e.name,
+      added: app.env,
+      made: app.made.env,
+      what: 'env variable',
+    },
+    where,
+  );
+  undoAppList(
+    edit,
+    {
+      path: `${base}/volumeMounts`,
+      items: container.volumeMounts ?? [],
+      key: (m) => m.mountPath,
+      added: app.mounts,
+      made: app.made.volumeMounts,
+      what: 'mount at',
+    },
+    where,
+  );
 }
 
 /** undoContainers takes tandem's containers and volumes out, by the names the status lists. */

@@ -1,22 +1,22 @@
 /**
  * One answered review, as the route records it: the answer's text, and what the log line
  * and the metrics say about it. It comes from the engine (admitReview) or from the
- * answer cache, and the route treats both alike; remember() is what puts an answer in
- * the cache.
+ * answer cache (answer-cache.ts), and the route treats both alike.
  */
 import type { Logger } from 'pino';
 import { admitPod, type AdmissionResult, type AdmitEnv } from '../admission/pod.ts';
 import { encodeReviewParts, errored, type ReviewJsonParts } from '../admission/response.ts';
 import type { AdmissionRequest, AdmissionVersion } from '../admission/review.ts';
 import type { Denial } from '../denial.ts';
-import type { AnswerCache, CachedAnswer, ReviewKey } from './answer-cache.ts';
 
-/** AdmissionSummary is one answered review. */
-export interface AdmissionSummary {
+/**
+ * AdmissionOutcome is an answered review but for its uid: what a cached answer keeps,
+ * since every review that shares it differs only there.
+ */
+export interface AdmissionOutcome {
   /** json is the answer's text around the uid's value (joinReview), in `apiVersion`. */
   readonly json: ReviewJsonParts;
   readonly apiVersion: AdmissionVersion;
-  readonly uid: string;
   readonly result: AdmissionResult;
   readonly injected: readonly string[];
   readonly pod: string;
@@ -25,6 +25,11 @@ export interface AdmissionSummary {
   readonly denial: Omit<Denial, 'reason'> | undefined;
   /** message is what a refused pod's author saw. */
   readonly message: string | undefined;
+}
+
+/** AdmissionSummary is one answered review. */
+export interface AdmissionSummary extends AdmissionOutcome {
+  readonly uid: string;
   /** cached says the answer came from the answer cache. */
   readonly cached: boolean;
   /** error is the bug behind an `errored` 500, for the log line's stack. */
@@ -64,45 +69,6 @@ export function admitReview(
     cached: false,
     error: admission.error,
   };
-}
-
-/**
- * remember keeps a review's answer for the reviews that differ from it only in their
- * uid. The key's uid and version must be the parsed review's: a body that repeats
- * `uid` in its request (which JSON.parse resolves to the last) is not kept. An errored
- * answer is not kept either: it says a bug, and the next review should meet it afresh.
- */
-export function remember(
-  answers: AnswerCache,
-  key: ReviewKey,
-  summary: AdmissionSummary,
-  env: AdmitEnv,
-): void {
-  const { result } = summary;
-  if (result === 'errored' || key.uid !== summary.uid || key.apiVersion !== summary.apiVersion) {
-    return;
-  }
-  const answer: CachedAnswer = {
-    json: summary.json,
-    apiVersion: summary.apiVersion,
-    result,
-    injected: summary.injected,
-    pod: summary.pod,
-    namespace: summary.namespace,
-    dryRun: summary.dryRun,
-    denial: summary.denial,
-    message: summary.message,
-    // Read in the same turn as the admission: a reload or a namespace event lands between
-    // two reviews, never inside one.
-    policies: env.getPolicies(),
-    namespaceInfo: env.namespaces.lookup(summary.namespace),
-  };
-  answers.set(key.key, answer);
-}
-
-/** fromCache is the summary of a review answered from the cache. */
-export function fromCache(answer: CachedAnswer, uid: string): AdmissionSummary {
-  return { ...answer, uid, cached: true };
 }
 
 /**

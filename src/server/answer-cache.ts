@@ -20,11 +20,10 @@
  */
 import { hash } from 'node:crypto';
 import type { AdmissionResult } from '../admission/pod.ts';
-import type { ReviewJsonParts } from '../admission/response.ts';
 import type { AdmissionVersion } from '../admission/review.ts';
-import type { Denial } from '../denial.ts';
 import type { NamespaceInfo } from '../kube/namespaces.ts';
 import type { PolicySet } from '../policy/compile.ts';
+import type { AdmissionOutcome, AdmissionSummary } from './admission-summary.ts';
 
 // The review's first bytes as the apiserver writes them. A uid is a UUID; the class
 // holds no character JSON escapes, so the captured text is the uid's value itself.
@@ -63,17 +62,8 @@ export function reviewKey(body: Buffer): ReviewKey | undefined {
 }
 
 /** CachedAnswer is one answered review, without its uid, and what it was computed with. */
-export interface CachedAnswer {
-  /** json is the answer's text around the uid's value. */
-  readonly json: ReviewJsonParts;
-  readonly apiVersion: AdmissionVersion;
+export interface CachedAnswer extends AdmissionOutcome {
   readonly result: Exclude<AdmissionResult, 'errored'>;
-  readonly injected: readonly string[];
-  readonly pod: string;
-  readonly denial: Omit<Denial, 'reason'> | undefined;
-  readonly message: string | undefined;
-  readonly namespace: string;
-  readonly dryRun: boolean;
   /** policies and namespaceInfo are what the answer was computed with. */
   readonly policies: PolicySet;
   readonly namespaceInfo: NamespaceInfo | undefined;
@@ -187,4 +177,42 @@ export class AnswerCache {
     this.#entries.delete(key);
     this.#bytes -= sizeOf(answer);
   }
+}
+
+/**
+ * remember keeps a review's answer for the reviews that differ from it only in their
+ * uid. The key's uid and version must be the parsed review's: a body that repeats
+ * `uid` in its request (which JSON.parse resolves to the last) is not kept. An errored
+ * answer is not kept either: it says a bug, and the next review should meet it afresh.
+ */
+export function remember(
+  answers: AnswerCache,
+  key: ReviewKey,
+  summary: AdmissionSummary,
+  served: ServedState,
+): void {
+  const { result } = summary;
+  if (result === 'errored' || key.uid !== summary.uid || key.apiVersion !== summary.apiVersion) {
+    return;
+  }
+  answers.set(key.key, {
+    json: summary.json,
+    apiVersion: summary.apiVersion,
+    result,
+    injected: summary.injected,
+    pod: summary.pod,
+    namespace: summary.namespace,
+    dryRun: summary.dryRun,
+    denial: summary.denial,
+    message: summary.message,
+    // Read in the same turn as the admission: a reload or a namespace event lands between
+    // two reviews, never inside one.
+    policies: served.policies(),
+    namespaceInfo: served.namespace(summary.namespace),
+  });
+}
+
+/** fromCache is the summary of a review answered from the cache. */
+export function fromCache(answer: CachedAnswer, uid: string): AdmissionSummary {
+  return { ...answer, uid, cached: true };
 }

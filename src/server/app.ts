@@ -13,14 +13,8 @@ import type { Logger } from 'pino';
 import type { AdmitEnv } from '../admission/pod.ts';
 import { joinReview, REVIEW_CONTENT_TYPE } from '../admission/response.ts';
 import { parseReview } from '../admission/review.ts';
-import {
-  admitReview,
-  fromCache,
-  logAdmission,
-  remember,
-  type AdmissionSummary,
-} from './admission-summary.ts';
-import { AnswerCache } from './answer-cache.ts';
+import { admitReview, logAdmission, type AdmissionSummary } from './admission-summary.ts';
+import { AnswerCache, fromCache, remember, type ServedState } from './answer-cache.ts';
 import { CachedReview, ParsedReview, reviewBodyParser } from './review-body.ts';
 import { answerPipelinedRequests, limitConnections } from './connections.ts';
 import type { RejectedStatus, ServerMetrics } from './metrics.ts';
@@ -59,8 +53,6 @@ export interface AppDeps extends AdmitEnv {
   readonly maxConnections?: number;
   /** timeouts override CONNECTION_TIMEOUTS, for tests that cannot wait for them. */
   readonly timeouts?: Partial<ConnectionTimeouts>;
-  /** answerCacheBytes bounds the answer cache; DEFAULT_CACHE_BYTES when absent, 0 turns it off. */
-  readonly answerCacheBytes?: number;
 }
 
 /** ConnectionTimeouts bound how long a connection may take over each step, in ms. */
@@ -165,14 +157,18 @@ export function buildApp(deps: AppDeps) {
   // Reviews are JSON; fastify's text/plain parser would let other bodies through to 400
   // where 415 says what is wrong.
   app.removeContentTypeParser('text/plain');
-  const answers = new AnswerCache(deps.answerCacheBytes);
+  const answers = new AnswerCache();
+  const served: ServedState = {
+    policies: deps.getPolicies,
+    namespace: (name) => deps.namespaces.lookup(name),
+  };
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser(
     'application/json',
     { parseAs: 'buffer' },
     reviewBodyParser(
       answers,
-      { policies: deps.getPolicies, namespace: (name) => deps.namespaces.lookup(name) },
+      served,
       // A pod may legitimately carry a "__proto__" or "constructor" key (free-form maps
       // such as CSI volumeAttributes). fastify's default answers 400, which with
       // failurePolicy Fail refuses the pod; dropping the key is safe because the patch
@@ -221,7 +217,7 @@ export function buildApp(deps: AppDeps) {
       const { apiVersion, request: review } = parsed.review;
       summary = admitReview(apiVersion, review, deps);
       const key = body instanceof ParsedReview ? body.key : undefined;
-      if (key !== undefined) remember(answers, key, summary, deps);
+      if (key !== undefined) remember(answers, key, summary, served);
     }
     const seconds = reply.elapsedTime / 1000;
     deps.metrics.recordAdmission(summary.result, summary.dryRun, seconds);

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import t from 'tap';
 import { admitPod, type AdmitEnv } from '../../src/admission/pod.ts';
-import { encodeReviewJson } from '../../src/admission/response.ts';
+import { encodeReviewParts, joinReview } from '../../src/admission/response.ts';
 import { parseReview } from '../../src/admission/review.ts';
 import { staticNamespaces } from '../../src/kube/static-namespaces.ts';
 import { loadPolicies } from '../../src/policy/load.ts';
@@ -34,7 +34,7 @@ function engineAnswer(review: unknown, env: AdmitEnv): string {
   const parsed = parseReview(review);
   if (!parsed.ok) throw new Error(parsed.message);
   const { apiVersion, request } = parsed.review;
-  return encodeReviewJson(apiVersion, request.uid, admitPod(request, env).answer);
+  return joinReview(encodeReviewParts(apiVersion, admitPod(request, env).answer), request.uid);
 }
 
 function logLine(harness: Harness, uid: string): Record<string, unknown> | undefined {
